@@ -1,0 +1,1 @@
+"""The `mobilesdk` command line: one module per command, thin (parse, call the library, print)."""

@@ -1,0 +1,30 @@
+"""Option bundles shared by commands (click's `complex` pattern)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def model_options(fn):
+    """--model ID / --card PATH: which model. Exactly one is needed; --card adds a user's own model."""
+    fn = click.option(
+        "--card",
+        "card_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="A model card YAML (your own model, or an edited zoo card).",
+    )(fn)
+    fn = click.option(
+        "--model", "-m", "model_id", metavar="ID", help="A zoo model id (see `mobilesdk models`)."
+    )(fn)
+    return fn
+
+
+def checkpoint_option(fn):
+    return click.option(
+        "--checkpoint",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="Trained weights (.pth/.pt): a state_dict, or one under 'state_dict'/'model'. "
+        "Loaded with torch.load(weights_only=True). Without it the model has random weights.",
+    )(fn)

@@ -1,0 +1,291 @@
+"""ExecuTorch export through XNNPACK: fp32 or PT2E int8, delegation report, host runtime, embedded metadata.
+
+Stages (each failure is an :class:`~mobilesdk.errors.ExportError` naming the stage and, where there is one,
+the op and the module path it came from)::
+
+    torch.export.export
+      -> [int8: prepare_pt2e(XNNPACKQuantizer, symmetric per-channel) -> calibrate -> convert_pt2e -> re-export]
+      -> to_edge_transform_and_lower(partitioner=[XnnpackPartitioner()], constant_methods=metadata)
+      -> delegation check -> to_executorch() -> load check (``forward`` initialises on the host runtime,
+         because XNNPACK builds its graph only at load and can refuse it there) -> atomic write to ``out_path``
+
+Full delegation
+    ``require_full_delegation=True`` fails when a compute op stays on the portable CPU kernels; layout/dtype
+    ops at the graph boundary (:data:`BOUNDARY_OPS`, e.g. the uint8 -> float cast of camera input) are
+    tolerated. The rules and the report: :mod:`mobilesdk.export.executorch_delegation`.
+
+Output
+    Exporting is quiet (torch's ``FutureWarning``s, the runtime's load-time logs); failures still raise, with
+    the runtime's log in the message when it names the reason. Running and reading ``.pte`` files:
+    :mod:`mobilesdk.export.executorch_runtime` (re-exported here).
+
+Metadata scheme (``metadata`` -> ``constant_methods``)
+    Each ``metadata`` key ``K`` becomes an extra method of the program, named exactly ``K``, that takes no
+    input and returns one ExecuTorch ``String`` EValue holding the value (UTF-8). Keys must be identifiers
+    (``[A-Za-z_][A-Za-z0-9_]*``) other than ``forward``. The project's manifest lives under
+    :data:`MANIFEST_METHOD` (``"mobilesdk_manifest"``). Reading it back:
+
+    - Python: :func:`read_executorch_metadata` or
+      ``Runtime.get().load_program(p).load_method("mobilesdk_manifest").execute([])[0]`` (a ``str``).
+    - Android (Kotlin): ``Module.load(path).execute("mobilesdk_manifest")[0].toStr()``.
+    - C++: ``module.execute("mobilesdk_manifest")`` -> ``outputs[0].toString()``.
+
+    Nothing else is needed: the value is a constant in the ``.pte`` flatbuffer, so reading it loads no
+    weights and initialises no delegate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from mobilesdk.errors import ExportError
+from mobilesdk.export.executorch_delegation import (
+    BOUNDARY_OPS,
+    LoweringReport,
+    build_lowering_report,
+    describe_blocking_ops,
+)
+from mobilesdk.export.executorch_runtime import (
+    check_initialises,
+    first_line,
+    read_executorch_metadata,
+    run_executorch,
+)
+from mobilesdk.export.quiet import quiet
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "BOUNDARY_OPS",
+    "MANIFEST_METHOD",
+    "QUANTIZE_CHOICES",
+    "LoweringReport",
+    "export_executorch",
+    "read_executorch_metadata",
+    "run_executorch",
+]
+
+MANIFEST_METHOD = "mobilesdk_manifest"
+QUANTIZE_CHOICES = ("int8", "int8-full")
+_METHOD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def export_executorch(
+    model: torch.nn.Module,
+    example_input: torch.Tensor,
+    out_path: Path,
+    *,
+    quantize: str | None = None,
+    calibration: Sequence[torch.Tensor] = (),
+    keep_float_modules: Sequence[str] = (),
+    metadata: Mapping[str, str] = MappingProxyType({}),
+    require_full_delegation: bool = True,
+) -> LoweringReport:
+    """Export ``model`` for ExecuTorch + XNNPACK and write the ``.pte`` to ``out_path``.
+
+    ``example_input`` fixes the (static) input shape and dtype, e.g. float32 ``(1, 3, H, W)`` or uint8
+    ``(1, H, W, 3)``. ``quantize``: ``None`` (fp32), ``"int8"`` (PT2E static int8, ``keep_float_modules``
+    left in float) or ``"int8-full"`` (everything XNNPACK can quantize). ``calibration``: batches shaped like
+    ``example_input``, required for int8. The model is exported in eval mode; its mode is restored after.
+    """
+    _check_arguments(example_input, quantize, calibration, metadata)
+    out_path = Path(out_path)
+    with quiet():  # torch.export and the edge passes warn (FutureWarning); errors still propagate
+        edge = _export_and_lower(model, example_input, quantize, calibration, keep_float_modules, metadata)
+        report, locations = build_lowering_report(edge.exported_program())
+        if require_full_delegation and report.blocking_ops:
+            raise ExportError(describe_blocking_ops(report.blocking_ops, locations))
+        buffer = _to_executorch(edge)
+    check_initialises(buffer)
+    _write_atomically(out_path, buffer)
+    return report
+
+
+# -- stages -----------------------------------------------------------------------------------------------
+
+
+def _export_and_lower(
+    model: torch.nn.Module,
+    example_input: torch.Tensor,
+    quantize: str | None,
+    calibration: Sequence[torch.Tensor],
+    keep_float_modules: Sequence[str],
+    metadata: Mapping[str, str],
+):
+    """torch.export [-> PT2E int8 -> re-export] -> XNNPACK lowering, with ``model`` in eval mode meanwhile."""
+    was_training = model.training
+    model.eval()
+    try:
+        if quantize is None:
+            program = _export(model, example_input)
+        else:
+            keep = tuple(keep_float_modules) if quantize == "int8" else ()
+            _check_module_names(model, keep)
+            program = _quantize(model, example_input, calibration, keep)
+        return _lower(program, dict(metadata))
+    finally:
+        model.train(was_training)
+
+
+def _export(model: torch.nn.Module, example_input: torch.Tensor):
+    import torch
+
+    try:
+        return torch.export.export(model, (example_input,))
+    except Exception as exc:
+        raise ExportError(f"torch.export failed: {_describe_export_failure(exc)}") from exc
+
+
+def _quantize(
+    model: torch.nn.Module,
+    example_input: torch.Tensor,
+    calibration: Sequence[torch.Tensor],
+    keep_float_modules: Sequence[str],
+):
+    """PT2E static int8 for XNNPACK; returns the re-exported quantized program (q/dq around int8 ops)."""
+    import torch
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    if keep_float_modules:
+        # set_module_name(name, None) asserts in this version; a filter that refuses every node under the
+        # kept modules leaves their ops unannotated, so no observer, hence no q/dq, is placed on them.
+        quantizer.set_filter_function(_outside_modules(keep_float_modules))
+    graph = _untie_shared_parameters(_export(model, example_input).module())
+    try:
+        prepared = prepare_pt2e(graph, quantizer)
+        with torch.no_grad():
+            for batch in calibration:
+                prepared(batch)
+        converted = convert_pt2e(prepared)
+    except Exception as exc:
+        raise ExportError(f"int8 quantization (PT2E) failed: {first_line(exc)}") from exc
+    return _export(converted, example_input)
+
+
+def _untie_shared_parameters(graph: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Give every use of a shared weight/bias (a module called twice) its own copy.
+
+    Why: with a shared conv, PT2E annotates only the first call, and XNNPACK then gets one fp32 bias used by
+    an int8 conv (which it converts to int32) and by a second conv; the delegate fails to initialise at load
+    time (``xnn_status_invalid_parameter``) although lowering succeeded. Copies quantize each call on its own.
+    """
+    import torch
+
+    for node in list(graph.graph.nodes):
+        if node.op != "get_attr" or len(node.users) < 2:
+            continue
+        value = _get_attr(graph, node.target)
+        if not isinstance(value, torch.Tensor):
+            continue
+        for i, user in enumerate(list(node.users)[1:], start=1):
+            name = f"{node.target.replace('.', '_')}_untied_{i}"
+            graph.register_buffer(name, value.detach().clone())
+            with graph.graph.inserting_before(user):
+                copy = graph.graph.get_attr(name)
+            copy.meta = dict(node.meta)
+            user.replace_input_with(node, copy)
+    graph.recompile()
+    return graph
+
+
+def _get_attr(module, dotted: str):
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def _lower(program, constant_methods: dict[str, str]):
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    try:
+        return to_edge_transform_and_lower(
+            program,
+            partitioner=[XnnpackPartitioner()],
+            constant_methods=constant_methods or None,
+        )
+    except Exception as exc:
+        raise ExportError(f"lowering to XNNPACK failed: {first_line(exc)}") from exc
+
+
+def _to_executorch(edge) -> bytes:
+    try:
+        return edge.to_executorch().buffer
+    except Exception as exc:  # an op without an out-variant kernel, memory planning...
+        raise ExportError(f"to_executorch failed: {first_line(exc)}") from exc
+
+
+# -- helpers ----------------------------------------------------------------------------------------------
+
+
+def _check_arguments(example_input, quantize, calibration, metadata) -> None:
+    if quantize is not None and quantize not in QUANTIZE_CHOICES:
+        raise ExportError(f"unknown quantize {quantize!r}; choose None, {', '.join(QUANTIZE_CHOICES)}")
+    if quantize is not None and not calibration:
+        raise ExportError(f"quantize={quantize!r} needs calibration batches; none were given")
+    for i, batch in enumerate(calibration):
+        if batch.shape != example_input.shape or batch.dtype != example_input.dtype:
+            raise ExportError(
+                f"calibration batch {i} is {batch.dtype} {tuple(batch.shape)}; "
+                f"expected {example_input.dtype} {tuple(example_input.shape)} like example_input"
+            )
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not _METHOD_NAME.fullmatch(key) or key == "forward":
+            raise ExportError(
+                f"metadata key {key!r} is not a valid method name ([A-Za-z_][A-Za-z0-9_]*, not forward)"
+            )
+        if not isinstance(value, str):
+            raise ExportError(f"metadata[{key!r}] must be a str, got {type(value).__name__}")
+
+
+def _check_module_names(model, names: Sequence[str]) -> None:
+    known = {name for name, _ in model.named_modules() if name}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        sample = ", ".join(sorted(known, key=lambda n: (n.count("."), n))[:12])
+        raise ExportError(
+            f"keep_float_modules not found in the model: {', '.join(unknown)} (modules: {sample} ...)"
+        )
+
+
+def _outside_modules(names: Sequence[str]):
+    from torchao.quantization.pt2e.quantizer.utils import get_module_name_filter
+
+    inside = [get_module_name_filter(name) for name in names]
+    return lambda node: not any(f(node) for f in inside)
+
+
+def _describe_export_failure(exc: Exception) -> str:
+    text = str(exc)
+    if "data-dependent" in text or type(exc).__name__ == "GuardOnDataDependentSymNode":
+        problem = (
+            "data-dependent control flow (Python branching on tensor values); use torch.where or torch.cond"
+        )
+    else:
+        problem = f"{type(exc).__name__}: {first_line(exc)}"
+    call = re.search(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', text.split("raised this error:")[-1])
+    if call:
+        file, line, function, code = call.groups()
+        problem += f" at {Path(file).name}:{line} in {function}: `{code.strip()}`"
+    return problem
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
