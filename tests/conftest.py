@@ -28,6 +28,9 @@ def write_card(tmp: Path, base_id: str, **changes) -> Path:
     return path
 
 
+HEATMAP_128X96 = {"heatmap_size": {"width": 24, "height": 32}, "sigma": 2.0, "refine": "dark", "blur_kernel": 11}
+
+
 @pytest.fixture(scope="session")
 def small_cards(tmp_path_factory) -> dict[str, Path]:
     """One small-input card per model family (same architecture and codec as the zoo card)."""
@@ -43,30 +46,16 @@ def small_cards(tmp_path_factory) -> dict[str, Path]:
             input__size={"width": 128, "height": 128},
             codec__params={"depth_bins": 32, "heatmap_size": {"width": 16, "height": 16}},
         ),
-        "mobileposenet": write_card(
-            tmp,
-            "mobileposenet-256x192",
-            id="mobileposenet-128x96",
-            input__size={"width": 96, "height": 128},
-            codec__params={
-                "heatmap_size": {"width": 24, "height": 32},
-                "sigma": 2.0,
-                "refine": "dark",
-                "blur_kernel": 11,
-            },
-        ),
-        "rethinkdeconv": write_card(
-            tmp,
-            "rethinkdeconv-256x192",
-            id="rethinkdeconv-128x96",
-            input__size={"width": 96, "height": 128},
-            codec__params={
-                "heatmap_size": {"width": 24, "height": 32},
-                "sigma": 2.0,
-                "refine": "dark",
-                "blur_kernel": 11,
-            },
-        ),
+        **{
+            family: write_card(
+                tmp,
+                f"{family}-256x192",
+                id=f"{family}-128x96",
+                input__size={"width": 96, "height": 128},
+                codec__params=HEATMAP_128X96,
+            )
+            for family in ("mobileposenet", "rethinkdeconv")
+        },
     }
 
 

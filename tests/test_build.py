@@ -117,7 +117,7 @@ def test_trained_fixture_learned_the_synthetic_task(trained_movepose):
     from tests.fixtures.training import fixture_error_px
 
     card_path, ckpt = trained_movepose
-    assert fixture_error_px(load_card(card_path), ckpt) < 6.0  # px on a 128x128 input; random weights: ~40
+    assert fixture_error_px(load_card(card_path), ckpt) < 5.0  # px on a 128x128 input (measured 3.4); random: ~40
 
 
 def test_int8_and_fp16_pass_their_gates(quantized_build):

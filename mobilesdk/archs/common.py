@@ -127,6 +127,33 @@ class ConvBNAct(nn.Sequential):
         super().__init__(*layers)
 
 
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: [1×1 expand, act] → 3×3 depthwise, act → 1×1 linear projection (+ identity).
+
+    ``act`` builds the activation for a channel count: ReLU6 in torchvision's MobileNetV2, per-channel PReLU in
+    MobileHumanPose. Submodule names (``conv.N``) follow both official codes, so their state dicts load as is.
+    """
+
+    def __init__(
+        self, inp: int, oup: int, stride: int, expand_ratio: int, act: Callable[[int], nn.Module] = relu6
+    ) -> None:
+        super().__init__()
+        hidden = int(round(inp * expand_ratio))
+        self.use_res_connect = stride == 1 and inp == oup
+        layers: list[nn.Module] = []
+        if expand_ratio != 1:
+            layers.append(ConvBNAct(inp, hidden, 1, act=act))
+        layers += [
+            ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=act),
+            nn.Conv2d(hidden, oup, 1, bias=False),
+            nn.BatchNorm2d(oup),
+        ]
+        self.conv = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv(x) if self.use_res_connect else self.conv(x)
+
+
 class DeconvBNAct(nn.Sequential):
     """ConvTranspose2d 4×4, stride 2, padding 1 (exact ×2 upsampling) → BatchNorm → optional activation."""
 

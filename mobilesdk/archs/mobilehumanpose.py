@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from mobilesdk.archs.common import (
     ConvBNAct,
+    InvertedResidual,
     check_choice,
     check_float,
     check_int,
@@ -75,27 +76,6 @@ _LAYOUTS: dict[str, _Layout] = {
         stride=64,
     ),
 }
-
-
-class InvertedResidual(nn.Module):
-    """MobileNetV2 block with PReLU: [1×1 expand] → 3×3 depthwise → 1×1 linear projection (+ identity)."""
-
-    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int) -> None:
-        super().__init__()
-        hidden = int(round(inp * expand_ratio))
-        self.use_res_connect = stride == 1 and inp == oup
-        layers: list[nn.Module] = []
-        if expand_ratio != 1:
-            layers.append(ConvBNAct(inp, hidden, 1, act=prelu))
-        layers += [
-            ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=prelu),
-            nn.Conv2d(hidden, oup, 1, bias=False),
-            nn.BatchNorm2d(oup),
-        ]
-        self.conv = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
 class DeConv(nn.Sequential):
@@ -154,7 +134,7 @@ class MobileHumanPose(nn.Module):
         for t, c, n, s in spec.setting:
             out = make_divisible(c * width_mult)
             for i in range(n):
-                blocks.append(InvertedResidual(channels, out, s if i == 0 else 1, t))
+                blocks.append(InvertedResidual(channels, out, s if i == 0 else 1, t, prelu))
                 channels = out
                 block_out.append(out)
         self.inv_residual = nn.Sequential(*blocks)

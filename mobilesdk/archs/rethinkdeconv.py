@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from mobilesdk.archs.common import (
     ConvBNAct,
     DeconvBNAct,
+    InvertedResidual,
     check_float,
     check_int,
     check_int_list,
@@ -39,27 +40,6 @@ _MOBILENET_V2 = (
     (6, 160, 3, 2),
     (6, 320, 1, 1),
 )
-
-
-class InvertedResidual(nn.Module):
-    """torchvision MobileNetV2 block: [1×1 expand, ReLU6] → 3×3 depthwise, ReLU6 → 1×1 linear (+ identity)."""
-
-    def __init__(self, inp: int, oup: int, stride: int, expand_ratio: int) -> None:
-        super().__init__()
-        hidden = int(round(inp * expand_ratio))
-        self.use_res_connect = stride == 1 and inp == oup
-        layers: list[nn.Module] = []
-        if expand_ratio != 1:
-            layers.append(ConvBNAct(inp, hidden, 1, act=relu6))
-        layers += [
-            ConvBNAct(hidden, hidden, 3, stride, groups=hidden, act=relu6),
-            nn.Conv2d(hidden, oup, 1, bias=False),
-            nn.BatchNorm2d(oup),
-        ]
-        self.conv = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
 class RethinkDeconv(nn.Module):
@@ -94,7 +74,7 @@ class RethinkDeconv(nn.Module):
         for t, c, n, s in _MOBILENET_V2:
             out = make_divisible(c * width_mult)
             for i in range(n):
-                layers.append(InvertedResidual(channels, out, s if i == 0 else 1, t))
+                layers.append(InvertedResidual(channels, out, s if i == 0 else 1, t, relu6))
                 channels = out
         # The final 1×1 → 1280 conv of the classifier is dropped: the decoder reads the 320·w features.
         self.features = nn.Sequential(*layers)

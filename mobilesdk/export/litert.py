@@ -80,7 +80,13 @@ from mobilesdk.export.litert_quantization import (
     to_user_path,
 )
 from mobilesdk.export.quiet import quiet
-from mobilesdk.export.tflite_flatbuffer import add_metadata, count_ops, read_metadata, read_model
+from mobilesdk.export.tflite_flatbuffer import (
+    add_metadata,
+    count_ops,
+    flatten_transpose_conv_biases,
+    read_metadata,
+    read_model,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -138,7 +144,7 @@ def export_litert(
     sample = _file_layout(example_input, channel_last_input)
     _check_runs_eagerly(module, sample)
 
-    content = _convert(module, sample, channel_last_input)
+    content = flatten_transpose_conv_biases(_convert(module, sample, channel_last_input))
     if precision == "fp16":
         content = _quantize(content, build_fp16_recipe(), None)
     elif precision.startswith("int8"):

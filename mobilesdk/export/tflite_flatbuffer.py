@@ -68,6 +68,39 @@ def add_metadata(content: bytes, metadata: Mapping[str, bytes]) -> bytes:
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
 
 
+def flatten_transpose_conv_biases(content: bytes) -> bytes:
+    """Give every TRANSPOSE_CONV bias the 1-D shape (C,) that the TFLite kernel documents.
+
+    litert-torch 0.10.0 emits the bias of a ConvTranspose2d followed by BatchNorm (the folded BN shift) as a
+    (1, 1, 1, C) tensor. fp32 kernels accept it, but ai_edge_quantizer then quantizes that bias per axis along
+    dimension 0 (size 1) with C scales, and the interpreter refuses the model ("num_scales must be 1 ...").
+    Reshaping the constant to (C,) changes no data. Returns ``content`` unchanged when nothing needs it.
+    """
+    import numpy as np
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    model_t = read_model(content)
+    changed = False
+    for subgraph in model_t.subgraphs:
+        for op in subgraph.operators:
+            inputs = list(op.inputs)
+            if get_op_name(model_t, op) != "TRANSPOSE_CONV" or len(inputs) < 4 or inputs[3] < 0:
+                continue
+            bias = subgraph.tensors[inputs[3]]
+            shape = [int(d) for d in bias.shape]
+            if len(shape) > 1 and int(np.prod(shape)) == shape[-1]:
+                bias.shape = np.asarray([shape[-1]], dtype=np.int32)
+                if bias.shapeSignature is not None:
+                    bias.shapeSignature = np.asarray([shape[-1]], dtype=np.int32)
+                changed = True
+    if not changed:
+        return content
+    for buffer in model_t.buffers:  # see add_metadata: numpy packs in one go
+        if buffer.data is not None and not isinstance(buffer.data, np.ndarray):
+            buffer.data = np.frombuffer(bytes(buffer.data), dtype=np.uint8)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+
+
 def get_op_name(model_t: Any, op: Any) -> str:
     """TFLite builtin op name of ``op`` (e.g. ``CONV_2D``); custom ops as ``CUSTOM:<code>``."""
     from ai_edge_litert import schema_py_generated as schema

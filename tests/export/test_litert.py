@@ -345,3 +345,32 @@ def test_run_litert_checks_inputs(artifacts):
         run_litert(path, [np.zeros((1, 3, SIZE, SIZE), np.float32)])
     with pytest.raises(ExportError, match="takes 1 input"):
         run_litert(path, [])
+
+
+
+def test_transpose_conv_bias_is_flattened_to_one_dimension(tmp_path):
+    """litert-torch sometimes emits a (1,1,1,C) TRANSPOSE_CONV bias (seen with trained MovePose weights), which
+    ai_edge_quantizer then quantizes along the wrong axis so the int8 model does not load. The fix reshapes the
+    constant to (C,); the model must compute the same."""
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    from mobilesdk.export import tflite_flatbuffer as tf
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.ConvTranspose2d(4, 8, 4, 2, 1, bias=True)).eval()
+    x = torch.randn(1, 4, 8, 8)
+    path = tmp_path / "deconv.tflite"
+    export_litert(model, x, path)
+    model_t = tf.read_model(path.read_bytes())
+    subgraph = model_t.subgraphs[0]
+    (op,) = [op for op in subgraph.operators if tf.get_op_name(model_t, op) == "TRANSPOSE_CONV"]
+    subgraph.tensors[op.inputs[3]].shape = np.asarray([1, 1, 1, 8], dtype=np.int32)  # what the converter emits
+    broken = bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+    fixed = tf.flatten_transpose_conv_biases(broken)
+    fixed_t = tf.read_model(fixed)
+    assert list(fixed_t.subgraphs[0].tensors[op.inputs[3]].shape) == [8]
+    assert tf.flatten_transpose_conv_biases(fixed) is fixed  # nothing left to do
+    (tmp_path / "fixed.tflite").write_bytes(fixed)
+    (out,) = run_litert(tmp_path / "fixed.tflite", [nhwc(x)])
+    (ref,) = eager(model, x)
+    np.testing.assert_allclose(out, ref, atol=1e-5)
