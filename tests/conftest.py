@@ -28,7 +28,12 @@ def write_card(tmp: Path, base_id: str, **changes) -> Path:
     return path
 
 
-HEATMAP_128X96 = {"heatmap_size": {"width": 24, "height": 32}, "sigma": 2.0, "refine": "dark", "blur_kernel": 11}
+HEATMAP_128X96 = {
+    "heatmap_size": {"width": 24, "height": 32},
+    "sigma": 2.0,
+    "refine": "dark",
+    "blur_kernel": 11,
+}
 
 
 @pytest.fixture(scope="session")

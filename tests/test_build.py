@@ -117,7 +117,9 @@ def test_trained_fixture_learned_the_synthetic_task(trained_movepose):
     from tests.fixtures.training import fixture_error_px
 
     card_path, ckpt = trained_movepose
-    assert fixture_error_px(load_card(card_path), ckpt) < 5.0  # px on a 128x128 input (measured 3.4); random: ~40
+    assert (
+        fixture_error_px(load_card(card_path), ckpt) < 5.0
+    )  # px on a 128x128 input (measured 3.4); random: ~40
 
 
 def test_int8_and_fp16_pass_their_gates(quantized_build):
@@ -142,3 +144,44 @@ def test_int8_past_a_deliberately_tight_budget_fails_with_named_figure(quantized
     line = result.output.strip().splitlines()[-1]
     assert line.startswith("Error: ") and "int8 budget 0.0001 px" in line
     assert "xnnpack-int8" in line or "litert-int8" in line
+
+
+def test_uint8_input_and_calibration_folder(trained_movepose, tmp_path):
+    """--input-dtype uint8 folds normalization into the graph (NHWC for ExecuTorch too, by override), and int8
+    calibrates on a folder of PNGs resized like inference; the manifest records both."""
+    from PIL import Image
+
+    from mobilesdk import synthetic
+
+    card_path, ckpt = trained_movepose
+    card = load_card(card_path)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    images, _ = synthetic.make_samples(6, 17, 200, 160, card.keypoints.skeleton, seed=5)  # not the input size
+    for i, img in enumerate(images):
+        Image.fromarray(img).save(photos / f"{i}.png")
+    out = tmp_path / "out"
+    args = ["--card", str(card_path), "--checkpoint", str(ckpt), "--out", str(out), "--input-dtype", "uint8"]
+    result = CliRunner().invoke(
+        cli, ["build", *args, "--quantize", "int8", "--calib-images", str(photos), "--input-layout", "NHWC"]
+    )
+    assert result.exit_code == 0, result.output
+    entry = mf.read_manifest(out / card.id / mf.MANIFEST_FILE)["artifacts"][0]
+    assert entry["input"] == {
+        **entry["input"],
+        "dtype": "uint8",
+        "layout": "NHWC",
+        "normalization": "in-graph",
+    }
+    assert entry["input"]["shape"] == [1, 128, 128, 3]
+    assert entry["quantization"]["calibration"] == {
+        "source": str(photos.resolve()),
+        "kind": "images",
+        "count": 6,
+    }
+    assert entry["parity"]["passed"] and entry["parity"]["decoded_gated"]
+    lowering = entry["lowering"]
+    assert lowering["undelegated_ops"] == lowering["boundary_ops"] != {}, (
+        lowering
+    )  # only the input cast/permute
+    assert any("_copy" in op and "permute" not in op for op in lowering["boundary_ops"]), lowering  # the cast

@@ -24,7 +24,9 @@ DEFAULT_RUNTIME = {
     "rethinkdeconv-256x192": "tflite",
 }
 OTHER = {"executorch": "tflite", "tflite": "executorch"}
-CASES = [pytest.param(card_id, backend, id=f"{card_id}-{backend}") for card_id, backend in DEFAULT_RUNTIME.items()]
+CASES = [
+    pytest.param(card_id, backend, id=f"{card_id}-{backend}") for card_id, backend in DEFAULT_RUNTIME.items()
+]
 CASES += [
     pytest.param(card_id, OTHER[backend], id=f"{card_id}-{OTHER[backend]}", marks=pytest.mark.slow)
     for card_id, backend in DEFAULT_RUNTIME.items()

@@ -102,10 +102,11 @@ def build(
     for a in result.artifacts:
         undelegated = a.lowering.get("undelegated_ops")
         if undelegated:
-            click.echo(
-                f"{a.recipe}: outside the XNNPACK delegate: "
-                + ", ".join(f"{k} x{v}" for k, v in undelegated.items())
+            boundary = a.lowering.get("boundary_ops", {})
+            ops = ", ".join(
+                f"{k} x{v}" + (" (input boundary)" if k in boundary else "") for k, v in undelegated.items()
             )
+            click.echo(f"{a.recipe}: outside the XNNPACK delegate: {ops}")
         if a.cached:
             click.echo(f"{a.recipe}: unchanged, reused from the cache")
     for r in result.removed:

@@ -347,7 +347,6 @@ def test_run_litert_checks_inputs(artifacts):
         run_litert(path, [])
 
 
-
 def test_transpose_conv_bias_is_flattened_to_one_dimension(tmp_path):
     """litert-torch sometimes emits a (1,1,1,C) TRANSPOSE_CONV bias (seen with trained MovePose weights), which
     ai_edge_quantizer then quantizes along the wrong axis so the int8 model does not load. The fix reshapes the
@@ -364,7 +363,9 @@ def test_transpose_conv_bias_is_flattened_to_one_dimension(tmp_path):
     model_t = tf.read_model(path.read_bytes())
     subgraph = model_t.subgraphs[0]
     (op,) = [op for op in subgraph.operators if tf.get_op_name(model_t, op) == "TRANSPOSE_CONV"]
-    subgraph.tensors[op.inputs[3]].shape = np.asarray([1, 1, 1, 8], dtype=np.int32)  # what the converter emits
+    subgraph.tensors[op.inputs[3]].shape = np.asarray(
+        [1, 1, 1, 8], dtype=np.int32
+    )  # what the converter emits
     broken = bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
     fixed = tf.flatten_transpose_conv_biases(broken)
     fixed_t = tf.read_model(fixed)
