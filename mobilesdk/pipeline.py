@@ -167,7 +167,9 @@ def export_artifact(
             "num_delegates": report.num_delegates,
             "delegated_ops": report.delegated_ops,
             "undelegated_ops": dict(report.undelegated_ops),
-            "boundary_ops": dict(report.tolerated_ops),  # input cast/permute XNNPACK cannot take; not a failure
+            "boundary_ops": dict(
+                report.tolerated_ops
+            ),  # input cast/permute XNNPACK cannot take; not a failure
         }
     from mobilesdk.export.litert import export_litert
 

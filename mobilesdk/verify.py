@@ -148,16 +148,16 @@ def apply_gates(parity: Parity, gate: str, weights: str, int8_mean_px: float) ->
 
 def format_table(results: Sequence[Mapping[str, Any]]) -> str:
     """A readable parity table (one row per artifact) for reports and the CLI."""
-    header = f"{'recipe':<18} {'file':<36} {'size':>9} {'max rel':>9} {'mean px':>8} {'max px':>8} {'PCK@.05':>7}  gate"
+    header = f"{'recipe':<18} {'file':<42} {'size':>9} {'max rel':>9} {'mean px':>8} {'max px':>8} {'PCK@.05':>7}  gate"
     rows = [header, "-" * len(header)]
     for e in results:
         p = e.get("parity") or {}
         max_rel = max((v["max_rel"] for v in p.get("raw", {}).values()), default=float("nan"))
         status = "pass" if p.get("passed") else "FAIL"
         if p and not p.get("decoded_gated"):
-            status += " (raw only: random weights)"
+            status += " (random weights: keypoints not gated)"
         rows.append(
-            f"{e['recipe']:<18} {e['file']:<36} {e['bytes'] / 1e6:>8.2f}M {max_rel:>9.1e} "
+            f"{e['recipe']:<18} {e['file']:<42} {e['bytes'] / 1e6:>8.2f}M {max_rel:>9.1e} "
             f"{p.get('mean_px', float('nan')):>8.3f} {p.get('max_px', float('nan')):>8.3f} {p.get('pck', float('nan')):>7.3f}  {status}"
         )
     return "\n".join(rows)
