@@ -14,7 +14,8 @@ def _published_text(entry: dict) -> str:
     parts = [
         f"{f['metric']} {f['value']:g}{(' ' + f['unit']) if f['unit'] else ''}" for f in entry["published"]
     ]
-    return "; ".join(parts)
+    sources = list(dict.fromkeys(f["source"] for f in entry["published"]))
+    return "; ".join(parts) + ("\n[" + "; ".join(sources) + "]" if sources else "")
 
 
 def _human(n: int | None) -> str:
@@ -36,6 +37,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(entries, indent=2))
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="mobilesdk model zoo", show_lines=False)
@@ -51,7 +53,7 @@ def models(ctx: click.Context, as_json: bool) -> None:
             _human(e["params"]),
             f"{e['gflops']:.3f}" if e["gflops"] is not None else "?",
             e["codec"]["name"],
-            _published_text(e),
+            escape(_published_text(e)),  # sources hold [brackets] that rich would read as markup
         )
     console = Console(width=max(Console().width, 160))
     console.print(table)

@@ -29,6 +29,7 @@ def test_models_table_shows_every_model_and_published_sources():
     for model_id in ZOO_IDS:
         assert model_id in result.output
     assert "192x256" in result.output and "simcc" in result.output and "coco-val-ap 67.7" in result.output
+    assert "2308.09084v1" in result.output and "Table" in result.output  # figures come with their source
 
 
 def test_models_show_one_model_in_full():
