@@ -29,12 +29,12 @@ def main() -> None:
     from mobilesdk.export import manifest as mf
     from mobilesdk.export.executorch import run_executorch
     from mobilesdk.export.litert import run_litert
-    from mobilesdk.verify import _resolve_card_for, _resolve_checkpoint, prepare_inputs
+    from mobilesdk.verify import card_for_manifest, checkpoint_for_manifest, prepare_inputs
 
     torch.set_num_threads(args.threads)
     manifest = mf.read_manifest(args.build_dir / mf.MANIFEST_FILE)
-    card = _resolve_card_for(manifest, None)
-    model = pipeline.load_eager(card, _resolve_checkpoint(manifest, None))
+    card = card_for_manifest(manifest, None)
+    model = pipeline.load_eager(card, checkpoint_for_manifest(manifest, None))
     crop = build.verification_crops(card)[:1]
     x_eager = torch.from_numpy(
         prepare_inputs(crop, {**manifest["artifacts"][0]["input"], "layout": "NCHW", "dtype": "float32"})

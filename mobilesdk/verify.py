@@ -163,7 +163,8 @@ def format_table(results: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(rows)
 
 
-def _resolve_card_for(manifest: Mapping[str, Any], card_path: Path | None):
+def card_for_manifest(manifest: Mapping[str, Any], card_path: Path | None):
+    """The card a manifest was built from (``card_path`` overrides); errors if it changed since the build."""
     from mobilesdk.cards import ZOO_DIR, load_card, resolve_card
 
     if card_path is not None:
@@ -183,7 +184,8 @@ def _resolve_card_for(manifest: Mapping[str, Any], card_path: Path | None):
     return card
 
 
-def _resolve_checkpoint(manifest: Mapping[str, Any], checkpoint: Path | None) -> Path | None:
+def checkpoint_for_manifest(manifest: Mapping[str, Any], checkpoint: Path | None) -> Path | None:
+    """The checkpoint a manifest was built from (``checkpoint`` overrides); errors if it is gone or changed."""
     from mobilesdk.export.manifest import sha256_file
 
     recorded = manifest["model"].get("checkpoint")
@@ -223,8 +225,8 @@ def verify_target(
     else:
         manifest = mf.read_embedded(target)
         files = [(manifest["artifacts"][0], target)]
-    card = _resolve_card_for(manifest, card_path)
-    weights = checkpoint or _resolve_checkpoint(manifest, None)
+    card = card_for_manifest(manifest, card_path)
+    weights = checkpoint or checkpoint_for_manifest(manifest, None)
     model = pipeline.load_eager(card, weights)
     crops = build.verification_crops(card)
     eager = pipeline.eager_outputs(model, card, crops)
