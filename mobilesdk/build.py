@@ -168,6 +168,10 @@ def build(req: BuildRequest, progress: Progress | None = None) -> BuildResult:
     recipes = select_recipes(req.backend, req.quantize)
     if req.input_layout is not None and req.input_layout not in LAYOUTS:
         raise MobileSDKError(f"--input-layout {req.input_layout}: choose one of {', '.join(LAYOUTS)}")
+    if req.calib_images is not None and any(r.quantize.startswith("int8") for r in recipes):
+        from mobilesdk.preprocess import list_images
+
+        list_images(req.calib_images)  # an empty or missing folder fails before any heavy work
     card = req.card
     checkpoint_sha = mf.sha256_file(req.checkpoint) if req.checkpoint and req.checkpoint.is_file() else None
     with progress.phase("Loading model"):

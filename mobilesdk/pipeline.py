@@ -167,9 +167,8 @@ def export_artifact(
             "num_delegates": report.num_delegates,
             "delegated_ops": report.delegated_ops,
             "undelegated_ops": dict(report.undelegated_ops),
-            "boundary_ops": dict(
-                report.tolerated_ops
-            ),  # input cast/permute XNNPACK cannot take; not a failure
+            # input cast/permute at the graph boundary, which XNNPACK cannot take: reported, not a failure
+            "boundary_ops": dict(report.tolerated_ops),
         }
     from mobilesdk.export.litert import export_litert
 
@@ -194,7 +193,7 @@ def build_artifact(
 
     from mobilesdk.build import ArtifactResult
     from mobilesdk.export.adapter import InputAdapter, head_module_names
-    from mobilesdk.verify import apply_gates, compare, prepare_inputs, run_artifact
+    from mobilesdk.verify import check_artifact, prepare_inputs, run_artifact
 
     card = req.card
     t0 = time.perf_counter()
@@ -253,9 +252,7 @@ def build_artifact(
         )
     with progress.phase(f"Verifying {recipe.name} on the host runtime"):
         outs = run_artifact(path, recipe.runtime, prepare_inputs(crops, inp))
-    parity = compare(recipe.name, eager, outs, codec.output_names, codec, card.input.size.as_dict())
-    budget = req.int8_mean_px if req.int8_mean_px is not None else card.quantization.int8_mean_px
-    apply_gates(parity, recipe.gate, base["model"]["weights"], budget)
+    parity = check_artifact(recipe, eager, outs, card, base["model"]["weights"], req.int8_mean_px)
     entry.update(
         sha256=mf.sha256_file(path),
         bytes=path.stat().st_size,

@@ -146,6 +146,26 @@ def apply_gates(parity: Parity, gate: str, weights: str, int8_mean_px: float) ->
     return parity
 
 
+def check_artifact(
+    recipe,
+    eager: Sequence[np.ndarray],
+    artifact: Sequence[np.ndarray],
+    card,
+    weights: str,
+    int8_mean_px: float | None = None,
+) -> Parity:
+    """Parity figures of one artifact against eager, with its recipe's gate applied (build and verify share it).
+
+    ``int8_mean_px`` overrides the card's int8 budget; ``weights`` is "checkpoint" or "random".
+    """
+    from mobilesdk.pipeline import codec_for
+
+    codec = codec_for(card)
+    parity = compare(recipe.name, eager, artifact, codec.output_names, codec, card.input.size.as_dict())
+    budget = int8_mean_px if int8_mean_px is not None else card.quantization.int8_mean_px
+    return apply_gates(parity, recipe.gate, weights, budget)
+
+
 def format_table(results: Sequence[Mapping[str, Any]]) -> str:
     """A readable parity table (one row per artifact) for reports and the CLI."""
     header = f"{'recipe':<18} {'file':<42} {'size':>9} {'max rel':>9} {'mean px':>8} {'max px':>8} {'PCK@.05':>7}  gate"
@@ -226,16 +246,15 @@ def verify_target(
         manifest = mf.read_embedded(target)
         files = [(manifest["artifacts"][0], target)]
     card = card_for_manifest(manifest, card_path)
-    weights = checkpoint or checkpoint_for_manifest(manifest, None)
+    weights = checkpoint_for_manifest(manifest, checkpoint)
     model = pipeline.load_eager(card, weights)
     crops = build.verification_crops(card)
     eager = pipeline.eager_outputs(model, card, crops)
-    codec = pipeline.codec_for(card)
     results = []
     for entry, path in files:
-        recipe = get_recipe(entry["recipe"])
         outs = run_artifact(path, entry["runtime"], prepare_inputs(crops, entry["input"]))
-        parity = compare(recipe.name, eager, outs, codec.output_names, codec, card.input.size.as_dict())
-        budget = int8_mean_px if int8_mean_px is not None else card.quantization.int8_mean_px
-        results.append(apply_gates(parity, recipe.gate, "checkpoint" if weights else "random", budget))
+        weights_kind = "checkpoint" if weights else "random"
+        results.append(
+            check_artifact(get_recipe(entry["recipe"]), eager, outs, card, weights_kind, int8_mean_px)
+        )
     return manifest, results

@@ -69,14 +69,8 @@ def build(
     from mobilesdk.build import build as run_build
     from mobilesdk.cards import resolve_card
     from mobilesdk.cli.progress import RichProgress
-    from mobilesdk.export.recipes import select_recipes
 
     card = resolve_card(model_id, card_path)
-    select_recipes(backend, quantize)  # fail on a bad pair before any heavy work
-    if calib_images is not None:
-        from mobilesdk.preprocess import list_images
-
-        list_images(calib_images)
     console = Console(stderr=True)
     result = run_build(
         BuildRequest(

@@ -23,6 +23,19 @@ def read_model(content: bytes) -> Any:
     return flatbuffer_utils.read_model_from_bytearray(bytearray(content))
 
 
+def write_model(model_t: Any) -> bytes:
+    """Pack an object-API model (``ModelT``) back into ``.tflite`` bytes."""
+    import numpy as np
+    from ai_edge_litert.tools import flatbuffer_utils
+
+    for buffer in model_t.buffers:
+        # Buffers read from offsets (ai_edge_quantizer writes them past the flatbuffer) come back as bytearray
+        # slices, which BufferT.Pack copies byte by byte in Python (seconds per MB); numpy packs in one go.
+        if buffer.data is not None and not isinstance(buffer.data, np.ndarray):
+            buffer.data = np.frombuffer(bytes(buffer.data), dtype=np.uint8)
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+
+
 def decode_text(value: bytes | str | None) -> str:
     """A flatbuffer string (``bytes``, ``str`` or absent) as ``str``."""
     return value.decode("utf-8") if isinstance(value, bytes) else (value or "")
@@ -44,18 +57,12 @@ def add_metadata(content: bytes, metadata: Mapping[str, bytes]) -> bytes:
         return content
     import numpy as np
     from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils
 
     model_t = read_model(content)
     existing = {decode_text(m.name) for m in model_t.metadata or []}
     clash = sorted(existing & set(metadata))
     if clash:
         raise ExportError(f"metadata names {clash} are already used by the converter")
-    for buffer in model_t.buffers:
-        # Buffers read from offsets (ai_edge_quantizer writes them past the flatbuffer) come back as bytearray
-        # slices, which BufferT.Pack copies byte by byte in Python (seconds per MB); numpy packs in one go.
-        if buffer.data is not None and not isinstance(buffer.data, np.ndarray):
-            buffer.data = np.frombuffer(bytes(buffer.data), dtype=np.uint8)
     model_t.metadata = list(model_t.metadata or [])
     for name, value in metadata.items():
         buffer = schema.BufferT()
@@ -65,7 +72,7 @@ def add_metadata(content: bytes, metadata: Mapping[str, bytes]) -> bytes:
         entry.name = name
         entry.buffer = len(model_t.buffers) - 1
         model_t.metadata.append(entry)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+    return write_model(model_t)
 
 
 def flatten_transpose_conv_biases(content: bytes) -> bytes:
@@ -77,7 +84,6 @@ def flatten_transpose_conv_biases(content: bytes) -> bytes:
     Reshaping the constant to (C,) changes no data. Returns ``content`` unchanged when nothing needs it.
     """
     import numpy as np
-    from ai_edge_litert.tools import flatbuffer_utils
 
     model_t = read_model(content)
     changed = False
@@ -93,12 +99,7 @@ def flatten_transpose_conv_biases(content: bytes) -> bytes:
                 if bias.shapeSignature is not None:
                     bias.shapeSignature = np.asarray([shape[-1]], dtype=np.int32)
                 changed = True
-    if not changed:
-        return content
-    for buffer in model_t.buffers:  # see add_metadata: numpy packs in one go
-        if buffer.data is not None and not isinstance(buffer.data, np.ndarray):
-            buffer.data = np.frombuffer(bytes(buffer.data), dtype=np.uint8)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+    return write_model(model_t) if changed else content
 
 
 def get_op_name(model_t: Any, op: Any) -> str:
