@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
 import pytest
 import torch
 
@@ -77,6 +78,13 @@ def test_corrupt_and_missing_checkpoints(tmp_path, small_movepose):
         build_model(small_movepose, corrupt)
     with pytest.raises(CheckpointError, match="checkpoint not found"):
         build_model(small_movepose, tmp_path / "missing.pth")
+    # Garbage surfaces from torch.load as UnpicklingError, IndexError, KeyError, UnicodeDecodeError...: all
+    # must become the same readable CheckpointError (seeded, so a failure reproduces).
+    rng = np.random.default_rng(0)
+    for _ in range(60):
+        corrupt.write_bytes(rng.integers(0, 256, size=256, dtype=np.uint8).tobytes())
+        with pytest.raises(CheckpointError, match="not a readable PyTorch checkpoint"):
+            build_model(small_movepose, corrupt)
     plain = tmp_path / "plain.pkl"
     plain.write_bytes(pickle.dumps([1, 2, 3]))
     with pytest.raises(CheckpointError):

@@ -49,7 +49,7 @@ def test_missing_corrupt_foreign_and_malicious_checkpoints(tmp_path, small_cards
     out = tmp_path / "out"
     _fails(["--card", card, "--checkpoint", str(tmp_path / "none.pth")], out, "checkpoint not found")
     corrupt = tmp_path / "corrupt.pth"
-    corrupt.write_bytes(os.urandom(256))
+    corrupt.write_bytes(bytes(range(256)))  # every byte value; the seeded sweep is in tests/test_modeling.py
     _fails(["--card", card, "--checkpoint", str(corrupt)], out, "not a readable PyTorch checkpoint")
     foreign = tmp_path / "foreign.pth"
     torch.save({"conv.weight": torch.zeros(2, 2)}, foreign)
