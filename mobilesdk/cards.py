@@ -21,6 +21,7 @@ Schema (see docs/cards.md for the user-facing description)::
       mean: [123.675, 116.28, 103.53]  # on the 0..255 scale, in the color order above
       std: [58.395, 57.12, 57.375]
       resize: affine                   # affine (top-down crop) | letterbox | stretch
+      roi_padding: 1.25                # affine: a person box is enlarged by this factor (default 1.25)
     codec: {name: simcc, params: {...}}
     keypoints: coco-17                 # a preset in models/keypoints/, or a mapping with names/skeleton/flip_pairs
     published: [{metric: ..., value: ..., unit: ..., source: ..., note: ...}]
@@ -76,6 +77,7 @@ class InputSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     resize: str
+    roi_padding: float = 1.25  # `affine` crops of a person box grow it by this factor (MMPose/HRNet: 1.25)
 
 
 @dataclass(frozen=True)
@@ -215,6 +217,8 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise CardError(f"{path}: card file not found") from None
+    except UnicodeDecodeError as exc:
+        raise CardError(f"{path}: not UTF-8 text (byte {exc.start}); save the card as UTF-8") from None
     except OSError as exc:
         raise CardError(f"{path}: cannot read card: {exc.strerror}") from None
     try:
@@ -308,7 +312,7 @@ def _architecture(r: _Reader, data: Mapping[str, Any]) -> ArchitectureSpec:
 
 def _input(r: _Reader, data: Mapping[str, Any]) -> InputSpec:
     key = "input"
-    r.only(data, key, ("size", "color", "mean", "std", "resize"))
+    r.only(data, key, ("size", "color", "mean", "std", "resize", "roi_padding"))
     size = r.mapping(r.get(data, key, "size", kind=dict), f"{key}.size")
     r.only(size, f"{key}.size", ("width", "height"))
     return InputSpec(
@@ -319,7 +323,22 @@ def _input(r: _Reader, data: Mapping[str, Any]) -> InputSpec:
         mean=r.triple(data, key, "mean", positive=False),
         std=r.triple(data, key, "std", positive=True),
         resize=r.choice(data, key, "resize", RESIZE_MODES, "affine"),
+        roi_padding=_roi_padding(r, data, key),
     )
+
+
+def _budget(r: _Reader, data: Mapping[str, Any]) -> float:
+    value = r.get(data, "quantization", "int8_mean_px", 2.0, kind=float)
+    if not 0 < value < float("inf"):  # NaN, inf, 0 or negative would switch the int8 gate off
+        raise r.fail("quantization.int8_mean_px", "a finite number > 0 (px)", value)
+    return value
+
+
+def _roi_padding(r: _Reader, data: Mapping[str, Any], key: str) -> float:
+    value = r.get(data, key, "roi_padding", 1.25, kind=float)
+    if not 1.0 <= value <= 4.0:
+        raise r.fail(f"{key}.roi_padding", "a number between 1 and 4 (box enlargement factor)", value)
+    return value
 
 
 def _figures(r: _Reader, value: Any) -> tuple[Figure, ...]:
@@ -396,9 +415,7 @@ def load_card(path: str | Path) -> Card:
         keypoints=_keypoints(r, r.get(data, "", "keypoints")),
         published=_figures(r, r.get(data, "", "published", [], kind=list)),
         cost=cost,
-        quantization=QuantizationBudget(
-            int8_mean_px=r.get(q, "quantization", "int8_mean_px", 2.0, kind=float),
-        ),
+        quantization=QuantizationBudget(int8_mean_px=_budget(r, q)),
         paper={str(k): str(v) for k, v in paper.items()},
     )
     try:  # the codec validates its own parameters against the card's geometry

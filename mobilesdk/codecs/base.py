@@ -99,6 +99,10 @@ class Codec(ABC):
     def output_shapes(self) -> dict[str, tuple[int, ...]]:
         """Shape of each model output, WITHOUT the batch dim, keyed by output name."""
 
+    def accepts_shape(self, name: str, shape: tuple[int, ...]) -> bool:
+        """Whether output ``name`` may have ``shape`` (without the batch dim); default: exactly output_shapes()."""
+        return tuple(shape) == tuple(self.output_shapes()[name])
+
     @abstractmethod
     def decode(self, outputs: Mapping[str, np.ndarray]) -> Keypoints:
         """Decode raw model outputs (with batch dim N) to :class:`Keypoints` in model-input pixels."""
@@ -155,7 +159,7 @@ class Codec(ABC):
                     f"{self.name}: {what}[{out_name!r}] has dtype {arr.dtype}, expected a real dtype"
                 )
             want = shapes[out_name]
-            if arr.ndim != len(want) + 1 or arr.shape[1:] != want:
+            if arr.ndim != len(want) + 1 or not self.accepts_shape(out_name, arr.shape[1:]):
                 raise CodecError(
                     f"{self.name}: {what}[{out_name!r}] has shape {arr.shape}, expected (N, {', '.join(map(str, want))})"
                 )

@@ -27,13 +27,16 @@ from mobilesdk.codecs.base import (
 from mobilesdk.codecs.registry import register_codec
 from mobilesdk.errors import CodecError
 
-# OpenCV getGaussianKernel uses these fixed kernels for ksize <= 7 when sigma <= 0 (GaussianBlur with
-# sigmaX=0 passes sigma 0 through), instead of the sigma = 0.3·((ksize-1)·0.5 - 1) + 0.8 formula.
+# OpenCV 4.x getGaussianKernel (getGaussianKernelBitExact in imgproc/src/smooth.dispatch.cpp) uses these fixed
+# kernels for ksize 1, 3, 5, 7 and 9 when sigma <= 0 (GaussianBlur with sigmaX=0 passes sigma 0 through),
+# instead of the sigma = 0.3·((ksize-1)·0.5 - 1) + 0.8 formula. The 9-tap table is not the formula's kernel:
+# using the formula there moves DARK by ~0.004 px.
 _CV_SMALL_KERNELS = {
     1: (1.0,),
     3: (0.25, 0.5, 0.25),
     5: (0.0625, 0.25, 0.375, 0.25, 0.0625),
     7: (0.03125, 0.109375, 0.21875, 0.28125, 0.21875, 0.109375, 0.03125),
+    9: tuple(v / 256.0 for v in (4, 13, 30, 51, 60, 51, 30, 13, 4)),
 }
 # DarkPose floors the blurred heatmap before the log.
 _LOG_FLOOR = 1e-10
@@ -42,7 +45,7 @@ _LOG_FLOOR = 1e-10
 def gaussian_kernel_1d(ksize: int) -> np.ndarray:
     """(ksize,) float64 kernel equal to ``cv2.getGaussianKernel(ksize, 0, cv2.CV_64F)``.
 
-    ksize must be odd and >= 1. For ksize <= 7 OpenCV's fixed binomial-like table is used; otherwise
+    ksize must be odd and >= 1. For ksize 1, 3, 5, 7 and 9 OpenCV's fixed tables are used; otherwise
     sigma = 0.3·((ksize-1)·0.5 - 1) + 0.8 and the samples exp(-x²/(2σ²)) are normalised to sum 1.
     """
     if isinstance(ksize, bool) or not isinstance(ksize, int | np.integer) or ksize < 1 or ksize % 2 == 0:

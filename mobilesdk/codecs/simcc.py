@@ -1,7 +1,13 @@
 """SimCC / SA-SimCC codec: one 1-D classification vector per axis (spec §5.2, official leeyegy/SimCC @aa6e089).
 
 Legend: N instances, K keypoints, H/W model-input height/width (px), k = ``split_ratio`` (bins per pixel),
-Bx = round(W·k), By = round(H·k) (round half up).
+Bx and By the bin counts.
+
+Bin counts: the heads that produce SimCC vectors disagree when W·k is not an integer — the official SimCC
+head and MMPose's ``RTMCCHead`` truncate (``int(W·k)``), MMPose's ``SimCCLabel`` codec rounds half to even
+(``np.around``). Bin i is the coordinate i/k px whatever the count, so :meth:`SimCCCodec.decode` accepts
+either floor(W·k) or ceil(W·k) bins per axis; :meth:`~SimCCCodec.output_shapes` and :meth:`~SimCCCodec.encode`
+use floor(W·k), the count of the heads (and of mobilesdk's MovePose).
 """
 
 from __future__ import annotations
@@ -68,11 +74,14 @@ class SimCCCodec(Codec):
         self.normalize = parse_bool("simcc: normalize", params["normalize"])
         self.flip_average = parse_choice("simcc: flip_average", params["flip_average"], ("softmax", "logits"))
         self.flip_shift = parse_bool("simcc: flip_shift", params["flip_shift"])
-        # Round half up (Kotlin Math.round / C++ std::round agree for positive values); the official code
-        # truncates with int(), which only differs when W·k is not an integer.
+        # floor(W·k) as the heads compute int(W·k); the 1e-9 keeps 0.1-style ratios from truncating 299.9999.
         self.bins = {
-            "x": math.floor(self.input_size["width"] * self.split_ratio + 0.5),
-            "y": math.floor(self.input_size["height"] * self.split_ratio + 0.5),
+            "x": math.floor(self.input_size["width"] * self.split_ratio + 1e-9),
+            "y": math.floor(self.input_size["height"] * self.split_ratio + 1e-9),
+        }
+        self._accepted = {
+            axis: {n, math.ceil(self.input_size[side] * self.split_ratio - 1e-9)}
+            for (axis, n), side in zip(self.bins.items(), ("width", "height"), strict=True)
         }
         for axis, n in self.bins.items():
             if n < 1:
@@ -93,11 +102,16 @@ class SimCCCodec(Codec):
         k = self.num_keypoints
         return {"simcc_x": (k, self.bins["x"]), "simcc_y": (k, self.bins["y"])}
 
+    def accepts_shape(self, name: str, shape: tuple[int, ...]) -> bool:
+        axis = name[-1]
+        return len(shape) == 2 and shape[0] == self.num_keypoints and shape[1] in self._accepted[axis]
+
     def decode(self, outputs: Mapping[str, np.ndarray]) -> Keypoints:
         """Decode SimCC logits.
 
         Args:
-            outputs: ``simcc_x`` (N, K, Bx) and ``simcc_y`` (N, K, By), any real dtype.
+            outputs: ``simcc_x`` (N, K, Bx) and ``simcc_y`` (N, K, By), any real dtype; Bx is floor(W·k) or
+                ceil(W·k) (see the module docstring), likewise By.
 
         Returns:
             xy (N, K, 2) = (argmax_x / k, argmax_y / k) in model-input px; scores (N, K) = min(vx, vy) where

@@ -75,6 +75,8 @@ def test_kernel_matches_opencv_rules():
     # ksize <= 7: OpenCV's fixed table, not the formula.
     np.testing.assert_array_equal(gaussian_kernel_1d(3), [0.25, 0.5, 0.25])
     np.testing.assert_array_equal(gaussian_kernel_1d(7)[:4], [0.03125, 0.109375, 0.21875, 0.28125])
+    # ksize 9: OpenCV 4.x's bit-exact table (4, 13, 30, 51, 60, ...)/256, which the formula misses by ~2e-3.
+    np.testing.assert_array_equal(gaussian_kernel_1d(9) * 256, [4, 13, 30, 51, 60, 51, 30, 13, 4])
     for bad in (0, 4, -3, 2.0):
         with pytest.raises(CodecError, match="odd integer"):
             gaussian_kernel_1d(bad)

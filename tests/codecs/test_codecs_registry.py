@@ -213,7 +213,14 @@ def test_importing_the_codecs_pulls_in_numpy_only():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
-    assert codecs_pkg.__all__ == ["CODECS", "Codec", "Keypoints", "build_codec", "register_codec"]
+    assert codecs_pkg.__all__ == [
+        "CODECS",
+        "Codec",
+        "Keypoints",
+        "build_codec",
+        "codec_for",
+        "register_codec",
+    ]
 
 
 @pytest.mark.parametrize("name", sorted(CONFIGS))

@@ -138,3 +138,17 @@ def test_flip_merge_logits_rule_with_shift_recovers_a_pixel_mirror(coco_flip_pai
     np.testing.assert_allclose(codec.decode(merged).xy, kp, atol=1e-6)
     unshifted = make(flip_average="logits", sigma=0.5).flip_merge(plain_out, mirror_out, coco_flip_pairs)
     assert np.abs(unshifted["simcc_x"] - merged["simcc_x"]).max() > 0.1
+
+
+def test_fractional_bin_counts_accept_both_heads_conventions():
+    """W·k = 97.5: official SimCC / RTMCCHead heads give int() = 97 bins, MMPose's SimCCLabel np.around = 98;
+    an MMPose-trained model's outputs decode either way, bin i -> i/k px."""
+    codec = build_codec("simcc", {"width": 65, "height": 64}, 3, {"split_ratio": 1.5})
+    assert codec.output_shapes() == {"simcc_x": (3, 97), "simcc_y": (3, 96)}
+    for bx in (97, 98):
+        lx = np.zeros((1, 3, bx))
+        lx[0, :, bx - 1] = 4.0
+        dec = codec.decode({"simcc_x": lx, "simcc_y": np.zeros((1, 3, 96))})
+        np.testing.assert_allclose(dec.xy[0, :, 0], (bx - 1) / 1.5)
+    with pytest.raises(CodecError, match="simcc_x"):
+        codec.decode({"simcc_x": np.zeros((1, 3, 99)), "simcc_y": np.zeros((1, 3, 96))})
