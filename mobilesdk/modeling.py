@@ -39,7 +39,48 @@ def build_model(card: Card, checkpoint: Path | None = None):
         raise ArchitectureError(f"{cls.__name__}: declares no output_names (expected e.g. ('heatmaps',))")
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
+    else:
+        calibrate_batchnorm(model, card)
     return model.eval()
+
+
+def calibrate_batchnorm(model, card: Card, images: int = 4) -> None:
+    """Random weights only: set every BatchNorm's running statistics from a few synthetic images.
+
+    Why: with Kaiming-initialised (depthwise) convs and BatchNorm's default running statistics (mean 0, var 1),
+    activations shrink layer after layer in eval mode; the zoo's MobileNet-style models output 1e-8 to 1e-10,
+    which no parity figure or int8 calibration can say anything about. Deterministic (seeded images), so
+    ``verify`` rebuilds the same eager model; a checkpoint's statistics are never touched.
+    """
+    import numpy as np
+    import torch
+
+    from mobilesdk import synthetic
+
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    w, h = card.input.size.width, card.input.size.height
+    crops, _ = synthetic.make_samples(images, card.num_keypoints, w, h, card.keypoints.skeleton, seed=11)
+    x = (crops.astype(np.float32) - np.asarray(card.input.mean, np.float32)) / np.asarray(
+        card.input.std, np.float32
+    )
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average: exactly the statistics of these images
+    model.train()
+    try:
+        with torch.no_grad():
+            model(torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))))
+    except Exception as exc:  # noqa: BLE001 — the user's forward raised
+        raise ArchitectureError(
+            f"{card.path}: forward on a {images}x3x{h}x{w} input raised {_first_line(exc)}"
+        ) from None
+    finally:
+        for m, momentum in zip(norms, momenta, strict=True):
+            m.momentum = momentum
+        model.eval()
 
 
 def _unwrap(obj: Any, path: Path) -> Mapping[str, Any]:
@@ -126,3 +167,74 @@ def load_checkpoint(model, path: Path) -> None:
             f"{path}: does not fit {type(model).__name__} ({len(own)} keys): " + "; ".join(parts)
         )
     model.load_state_dict(state, strict=True)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
+
+
+def load_eager(card: Card, checkpoint: Path | None = None):
+    """The eval-mode model, its forward run once and its outputs checked against the card's codec.
+
+    Every failure of user code (constructor, forward) or of the checkpoint is a one-line MobileSDKError that
+    names the card; nothing of the user's traceback reaches the CLI.
+    """
+    import torch
+
+    from mobilesdk.codecs import codec_for
+
+    try:
+        model = build_model(card, checkpoint)
+    except (ArchitectureError, CheckpointError):
+        raise
+    except Exception as exc:  # noqa: BLE001 — the user's constructor raised
+        raise ArchitectureError(f"{card.path}: building the architecture raised {_first_line(exc)}") from None
+    codec = codec_for(card)
+    names = tuple(model.output_names)
+    if names != tuple(codec.output_names):
+        raise ArchitectureError(
+            f"{card.path}: architecture outputs {names} do not match codec '{card.codec.name}' outputs {codec.output_names}"
+        )
+    w, h = card.input.size.width, card.input.size.height
+    try:
+        with torch.no_grad():
+            outs = model(torch.zeros(1, 3, h, w))
+    except Exception as exc:  # noqa: BLE001 — the user's forward raised
+        raise ArchitectureError(
+            f"{card.path}: forward on a 1x3x{h}x{w} input raised {_first_line(exc)}"
+        ) from None
+    outs = (outs,) if isinstance(outs, torch.Tensor) else tuple(outs)
+    if len(outs) != len(names) or not all(isinstance(o, torch.Tensor) for o in outs):
+        raise ArchitectureError(
+            f"{card.path}: forward returned {len(outs)} value(s), the architecture declares {len(names)} outputs {names}"
+        )
+    for name, out in zip(names, outs, strict=True):
+        if out.shape[0] != 1 or not codec.accepts_shape(name, tuple(out.shape[1:])):
+            want = (1, *codec.output_shapes()[name])
+            raise ArchitectureError(
+                f"{card.path}: output '{name}' has shape {tuple(out.shape)}, codec '{card.codec.name}' expects {want}"
+            )
+    return model
+
+
+def run_eager(model, batch) -> list:
+    """(N, 3, H, W) float32 normalised NCHW numpy batch -> outputs as numpy arrays, in declared order."""
+    import numpy as np
+    import torch
+
+    with torch.no_grad():
+        outs = model(torch.from_numpy(np.ascontiguousarray(batch)))
+    outs = (outs,) if isinstance(outs, torch.Tensor) else outs
+    return [o.numpy() for o in outs]
+
+
+def output_shapes(model, card: Card) -> dict[str, tuple[int, ...]]:
+    """The model's actual output shapes (batch 1), by name; SimCC heads may differ from the codec's canonical count."""
+    import torch
+
+    w, h = card.input.size.width, card.input.size.height
+    with torch.no_grad():
+        outs = model(torch.zeros(1, 3, h, w))
+    outs = (outs,) if isinstance(outs, torch.Tensor) else outs
+    return {n: tuple(o.shape) for n, o in zip(model.output_names, outs, strict=True)}

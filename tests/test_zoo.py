@@ -8,7 +8,8 @@ import torch
 
 from mobilesdk.archs.cost import count_macs, count_params
 from mobilesdk.cards import load_zoo
-from mobilesdk.pipeline import codec_for, load_eager
+from mobilesdk.codecs import codec_for
+from mobilesdk.modeling import load_eager
 
 CARDS = {c.id: c for c in load_zoo()}
 

@@ -10,9 +10,12 @@ from mobilesdk import __version__
 from mobilesdk.errors import MobileSDKError
 
 COMMANDS = {
+    "bench": "mobilesdk.cli.bench:bench",
     "models": "mobilesdk.cli.models:models",
     "build": "mobilesdk.cli.build:build",
+    "inspect": "mobilesdk.cli.inspect:inspect",
     "verify": "mobilesdk.cli.verify:verify",
+    "runner": "mobilesdk.cli.runner:runner",
 }
 
 
@@ -42,10 +45,32 @@ class RootGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context):
+        """The one error boundary: library errors and file-system errors become one line and exit 1."""
         try:
             return super().invoke(ctx)
         except MobileSDKError as exc:
-            raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
+            raise click.ClickException(_one_line(str(exc)) or type(exc).__name__) from None
+        except OSError as exc:  # ENOSPC, EACCES, EROFS... anywhere a command touches the file system
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or _one_line(str(exc))}") from None
+
+
+def _one_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def set_torch_threads(threads: int | None) -> None:
+    """--threads for eager PyTorch too (imports torch only when given)."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _terminate(signum, frame):
+    # SIGTERM (kill, CI timeouts) unwinds like Ctrl-C, so every `finally` removes what it staged.
+    raise KeyboardInterrupt
 
 
 @click.group(
@@ -68,6 +93,9 @@ def main() -> None:
     # Deprecation chatter from torch/executorch internals is not actionable for a user of this CLI.
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(prog_name="mobilesdk")
     except KeyboardInterrupt:  # click handles it inside commands; this covers the rest

@@ -28,3 +28,32 @@ def checkpoint_option(fn):
         help="Trained weights (.pth/.pt): a state_dict, or one under 'state_dict'/'model'. "
         "Loaded with torch.load(weights_only=True). Without it the model has random weights.",
     )(fn)
+
+
+def _positive_budget(ctx, param, value):
+    import math
+
+    if value is not None and (not math.isfinite(value) or value <= 0):
+        raise click.BadParameter(f"must be a finite number > 0 (px), got {value}")
+    return value
+
+
+def budget_option(fn):
+    return click.option(
+        "--int8-budget-px",
+        type=float,
+        callback=_positive_budget,
+        help="Override the card's int8 mean keypoint-drift budget (px, finite, > 0).",
+    )(fn)
+
+
+def threads_option(fn):
+    return click.option(
+        "--threads",
+        type=click.IntRange(min=1),
+        help="CPU threads for the host runtimes (ExecuTorch, LiteRT) and torch. Default: the runtimes' own.",
+    )(fn)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")(fn)

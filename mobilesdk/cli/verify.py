@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from mobilesdk.cli.options import checkpoint_option
+from mobilesdk.cli.options import budget_option, checkpoint_option, json_option, threads_option
 
 
 @click.command()
@@ -19,28 +19,28 @@ from mobilesdk.cli.options import checkpoint_option
     help="The model card, if it is not where the manifest says.",
 )
 @checkpoint_option
-@click.option(
-    "--int8-budget-px", type=float, help="Override the card's int8 mean keypoint-drift budget (px)."
-)
-@click.option("--json", "as_json", is_flag=True, help="Print the parity figures as JSON.")
-def verify(target: Path, card_path, checkpoint, int8_budget_px, as_json: bool) -> None:
+@budget_option
+@threads_option
+@json_option
+def verify(target: Path, card_path, checkpoint, int8_budget_px, threads, as_json: bool) -> None:
     """Run an artifact (or every artifact of a build dir) on the host and compare with eager PyTorch."""
+    from mobilesdk.cli.main import set_torch_threads
     from mobilesdk.errors import VerifyError
-    from mobilesdk.verify import format_table, verify_target
+    from mobilesdk.reports import format_table
+    from mobilesdk.verify import verify_target
 
+    set_torch_threads(threads)
     manifest, results = verify_target(
-        target, card_path=card_path, checkpoint=checkpoint, int8_mean_px=int8_budget_px
+        target, card_path=card_path, checkpoint=checkpoint, int8_mean_px=int8_budget_px, threads=threads
     )
     if as_json:
         click.echo(json.dumps([p.to_json() for p in results], indent=2))
     else:
-        entries = {e["recipe"]: e for e in manifest["artifacts"]}
         rows = []
-        for p in results:
-            e = entries[p.recipe]
-            size = (target / e["file"]).stat().st_size if target.is_dir() else target.stat().st_size
+        for entry, p in zip(manifest.artifacts, results, strict=True):
+            path = target / entry.file if target.is_dir() else target
             rows.append(
-                {"recipe": p.recipe, "file": e.get("file", target.name), "bytes": size, "parity": p.to_json()}
+                {"recipe": p.recipe, "file": path.name, "bytes": path.stat().st_size, "parity": p.to_json()}
             )
         click.echo(format_table(rows))
     failures = [f for p in results for f in p.failures]

@@ -102,7 +102,15 @@ def test_unsupported_recipe_backend_combination(tmp_path, small_cards):
 
 def test_user_model_builds_from_its_card(tmp_path):
     result = CliRunner().invoke(
-        cli, ["build", "--card", str(_user_card(tmp_path, "TinyHeatmapNet")), "--out", str(tmp_path / "out")]
+        cli,
+        [
+            "build",
+            "--card",
+            str(_user_card(tmp_path, "TinyHeatmapNet")),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-aar",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "user-tinyheatmapnet" / "user-tinyheatmapnet.xnnpack-fp32.pte").is_file()
@@ -110,19 +118,21 @@ def test_user_model_builds_from_its_card(tmp_path):
 
 @pytest.mark.parametrize("interrupt", [KeyboardInterrupt, RuntimeError])
 def test_interrupted_build_leaves_previous_build_intact(tmp_path, monkeypatch, interrupt):
-    from mobilesdk import pipeline
+    from mobilesdk.runtimes import Runtime
 
     card = _user_card(tmp_path, "TinyHeatmapNet")
     out = tmp_path / "out"
-    assert CliRunner().invoke(cli, ["build", "--card", str(card), "--out", str(out)]).exit_code == 0
+    assert (
+        CliRunner().invoke(cli, ["build", "--card", str(card), "--out", str(out), "--no-aar"]).exit_code == 0
+    )
     target = out / "user-tinyheatmapnet"
     before = {p.name: p.read_bytes() for p in target.iterdir()}
 
-    def half_then_die(recipe, wrapper, example, path, *args, **kwargs):
-        path.write_bytes(b"half an artifact")
+    def half_then_die(self, job):
+        job.path.write_bytes(b"half an artifact")
         raise interrupt("stop")
 
-    monkeypatch.setattr(pipeline, "export_artifact", half_then_die)
+    monkeypatch.setattr(Runtime, "export", half_then_die)
     result = CliRunner().invoke(cli, ["build", "--card", str(card), "--out", str(out), "--backend", "tflite"])
     assert result.exit_code != 0
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -29,7 +27,8 @@ def test_every_command_is_documented_in_the_readme():
         assert f"mobilesdk {name}" in readme, name
 
 
-def test_root_help_does_not_import_torch_and_is_fast():
+def test_root_help_does_not_import_torch():
+    """`mobilesdk --help` must stay instant: no torch, runtime or numpy import behind it."""
     code = (
         "import sys; from mobilesdk.cli.main import cli\n"
         "try:\n    cli.main(['--help'], standalone_mode=False)\nexcept SystemExit: pass\n"
@@ -38,13 +37,7 @@ def test_root_help_does_not_import_torch_and_is_fast():
     )
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
     exe = Path(sys.executable).with_name("mobilesdk")
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        subprocess.run([str(exe), "--help"], check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    # Not a benchmark: a 1 s ceiling only catches an accidental torch import (which costs several seconds).
-    assert statistics.median(times) < 1.0, times
+    assert "Usage:" in subprocess.run([str(exe), "--help"], check=True, capture_output=True, text=True).stdout
 
 
 def test_unknown_command_suggests():
