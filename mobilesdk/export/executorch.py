@@ -17,7 +17,7 @@ Full delegation
 Output
     Exporting is quiet (torch's ``FutureWarning``s, the runtime's load-time logs); failures still raise, with
     the runtime's log in the message when it names the reason. Running and reading ``.pte`` files:
-    :mod:`mobilesdk.export.executorch_runtime` (re-exported here).
+    :mod:`mobilesdk.runtimes.executorch` (sessions).
 
 Metadata scheme (``metadata`` -> ``constant_methods``)
     Each ``metadata`` key ``K`` becomes an extra method of the program, named exactly ``K``, that takes no
@@ -25,7 +25,7 @@ Metadata scheme (``metadata`` -> ``constant_methods``)
     (``[A-Za-z_][A-Za-z0-9_]*``) other than ``forward``. The project's manifest lives under
     :data:`MANIFEST_METHOD` (``"mobilesdk_manifest"``). Reading it back:
 
-    - Python: :func:`read_executorch_metadata` or
+    - Python: ``mobilesdk.runtimes.get_runtime('executorch').read_metadata(path)`` or
       ``Runtime.get().load_program(p).load_method("mobilesdk_manifest").execute([])[0]`` (a ``str``).
     - Android (Kotlin): ``Module.load(path).execute("mobilesdk_manifest")[0].toStr()``.
     - C++: ``module.execute("mobilesdk_manifest")`` -> ``outputs[0].toString()``.
@@ -36,7 +36,9 @@ Metadata scheme (``metadata`` -> ``constant_methods``)
 
 from __future__ import annotations
 
-import os
+import copy
+import dataclasses
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -53,8 +55,6 @@ from mobilesdk.export.executorch_delegation import (
 from mobilesdk.export.executorch_runtime import (
     check_initialises,
     first_line,
-    read_executorch_metadata,
-    run_executorch,
 )
 from mobilesdk.export.quiet import quiet
 
@@ -67,8 +67,6 @@ __all__ = [
     "QUANTIZE_CHOICES",
     "LoweringReport",
     "export_executorch",
-    "read_executorch_metadata",
-    "run_executorch",
 ]
 
 MANIFEST_METHOD = "mobilesdk_manifest"
@@ -86,19 +84,38 @@ def export_executorch(
     keep_float_modules: Sequence[str] = (),
     metadata: Mapping[str, str] = MappingProxyType({}),
     require_full_delegation: bool = True,
+    split_large_kernels: bool = True,
+    weight_only_modules: Sequence[str] = (),
 ) -> LoweringReport:
     """Export ``model`` for ExecuTorch + XNNPACK and write the ``.pte`` to ``out_path``.
 
     ``example_input`` fixes the (static) input shape and dtype, e.g. float32 ``(1, 3, H, W)`` or uint8
     ``(1, H, W, 3)``. ``quantize``: ``None`` (fp32), ``"int8"`` (PT2E static int8, ``keep_float_modules``
     left in float) or ``"int8-full"`` (everything XNNPACK can quantize). ``calibration``: batches shaped like
-    ``example_input``, required for int8. The model is exported in eval mode; its mode is restored after.
+    ``example_input``, required for int8. ``split_large_kernels``: replace depthwise convs of more than 25 taps
+    by their exact split form (:mod:`mobilesdk.export.large_kernel`; listed in ``report.rewrites``). The
+    model is exported from an eval-mode deep copy; ``model`` itself is not changed.
+    ``weight_only_modules`` (int8 recipes): dotted names whose Linear/Conv layers get int8 per-output-channel
+    weights with float activations (XNNPACK's dynamically quantized qd8-f32-qc8w kernels: the activation is
+    quantized per call, inside the op) instead of static int8 or float; they win over ``keep_float_modules``.
     """
     _check_arguments(example_input, quantize, calibration, metadata)
     out_path = Path(out_path)
+    model, rewrites = _prepare_module(model, quantize, split_large_kernels)
+    if quantize is not None:
+        _check_module_names(model, weight_only_modules, "weight_only_modules")
     with quiet():  # torch.export and the edge passes warn (FutureWarning); errors still propagate
-        edge = _export_and_lower(model, example_input, quantize, calibration, keep_float_modules, metadata)
+        edge = _export_and_lower(
+            model,
+            example_input,
+            quantize,
+            calibration,
+            keep_float_modules,
+            metadata,
+            tuple(weight_only_modules),
+        )
         report, locations = build_lowering_report(edge.exported_program())
+        report = dataclasses.replace(report, rewrites=rewrites)
         if require_full_delegation and report.blocking_ops:
             raise ExportError(describe_blocking_ops(report.blocking_ops, locations))
         buffer = _to_executorch(edge)
@@ -110,6 +127,17 @@ def export_executorch(
 # -- stages -----------------------------------------------------------------------------------------------
 
 
+def _prepare_module(model: torch.nn.Module, quantize: str | None, split_large_kernels: bool):
+    """An eval-mode deep copy with the export rewrites applied, and the records of those rewrites."""
+    module = copy.deepcopy(model).eval()
+    rewrites: list[dict] = []
+    if split_large_kernels:
+        from mobilesdk.export.large_kernel import rewrite_large_depthwise
+
+        rewrites += rewrite_large_depthwise(module, "fp32" if quantize is None else "int8")
+    return module, rewrites
+
+
 def _export_and_lower(
     model: torch.nn.Module,
     example_input: torch.Tensor,
@@ -117,6 +145,7 @@ def _export_and_lower(
     calibration: Sequence[torch.Tensor],
     keep_float_modules: Sequence[str],
     metadata: Mapping[str, str],
+    weight_only_modules: Sequence[str] = (),
 ):
     """torch.export [-> PT2E int8 -> re-export] -> XNNPACK lowering, with ``model`` in eval mode meanwhile."""
     was_training = model.training
@@ -127,7 +156,7 @@ def _export_and_lower(
         else:
             keep = tuple(keep_float_modules) if quantize == "int8" else ()
             _check_module_names(model, keep)
-            program = _quantize(model, example_input, calibration, keep)
+            program = _quantize(model, example_input, calibration, keep, weight_only_modules)
         return _lower(program, dict(metadata))
     finally:
         model.train(was_training)
@@ -147,20 +176,27 @@ def _quantize(
     example_input: torch.Tensor,
     calibration: Sequence[torch.Tensor],
     keep_float_modules: Sequence[str],
+    weight_only_modules: Sequence[str] = (),
 ):
-    """PT2E static int8 for XNNPACK; returns the re-exported quantized program (q/dq around int8 ops)."""
+    """PT2E static int8 for XNNPACK; returns the re-exported quantized program (q/dq around int8 ops).
+
+    ``weight_only_modules`` get the dynamic config (int8 per-channel weights; the activation quantized at run
+    time inside XNNPACK's qd8-f32-qc8w linear/conv), even when inside a ``keep_float_modules`` entry.
+    """
     import torch
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
-        XNNPACKQuantizer,
-        get_symmetric_quantization_config,
-    )
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import get_symmetric_quantization_config
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
-    quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
+    quantizer = _pad_sharing_quantizer_class()().set_global(
+        get_symmetric_quantization_config(is_per_channel=True)
+    )
+    dynamic = get_symmetric_quantization_config(is_per_channel=True, is_dynamic=True)
+    for name in weight_only_modules:  # the global config skips modules named here
+        quantizer.set_module_name(name, dynamic)
     if keep_float_modules:
         # set_module_name(name, None) asserts in this version; a filter that refuses every node under the
         # kept modules leaves their ops unannotated, so no observer, hence no q/dq, is placed on them.
-        quantizer.set_filter_function(_outside_modules(keep_float_modules))
+        quantizer.set_filter_function(_outside_modules(keep_float_modules, weight_only_modules))
     graph = _untie_shared_parameters(_export(model, example_input).module())
     try:
         prepared = prepare_pt2e(graph, quantizer)
@@ -171,6 +207,50 @@ def _quantize(
     except Exception as exc:
         raise ExportError(f"int8 quantization (PT2E) failed: {first_line(exc)}") from exc
     return _export(converted, example_input)
+
+
+@functools.cache  # a class built on first use: executorch is a heavy import
+def _pad_sharing_quantizer_class():
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import XNNPACKQuantizer
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer_utils import propagate_annotation
+
+    class PadSharingQuantizer(XNNPACKQuantizer):
+        """XNNPACKQuantizer + zero pads that share their input's qparams (as slices and ReLUs already do).
+
+        Why: the quantizer leaves ``constant_pad_nd`` unannotated, so a pad between int8 ops (the split form
+        of a large depthwise conv: pad once, slice, small convs) ends up with input and output qparams that
+        differ, and XNNPACK refuses its static constant pad at load (``xnn_status_invalid_parameter``). A
+        zero pad is exact in int8 with shared qparams (0.0 is the zero point).
+        """
+
+        def annotate(self, model):
+            model = super().annotate(model)
+            _share_pad_qparams(model)
+            propagate_annotation(model)  # again: slices after a pad can share the pad's qparams now
+            return model
+
+    return PadSharingQuantizer
+
+
+def _share_pad_qparams(graph: torch.fx.GraphModule) -> None:
+    import torch
+    from torchao.quantization.pt2e.quantizer import QuantizationAnnotation, SharedQuantizationSpec
+
+    key = "quantization_annotation"
+    pads = (torch.ops.aten.pad.default, torch.ops.aten.constant_pad_nd.default)
+    for node in graph.graph.nodes:
+        if node.op != "call_function" or node.target not in pads or key in node.meta:
+            continue
+        value = node.args[2] if len(node.args) > 2 else node.kwargs.get("value", 0.0)
+        mode = node.kwargs.get("mode", "constant") if node.target == pads[0] else "constant"
+        source = node.args[0]
+        annotation = getattr(source, "meta", {}).get(key)
+        if mode != "constant" or value not in (0, 0.0, None) or not annotation or not annotation.output_qspec:
+            continue
+        shared = SharedQuantizationSpec(source)
+        node.meta[key] = QuantizationAnnotation(
+            input_qspec_map={source: shared}, output_qspec=shared, _annotated=True
+        )
 
 
 def _untie_shared_parameters(graph: torch.fx.GraphModule) -> torch.fx.GraphModule:
@@ -249,21 +329,21 @@ def _check_arguments(example_input, quantize, calibration, metadata) -> None:
             raise ExportError(f"metadata[{key!r}] must be a str, got {type(value).__name__}")
 
 
-def _check_module_names(model, names: Sequence[str]) -> None:
+def _check_module_names(model, names: Sequence[str], what: str = "keep_float_modules") -> None:
     known = {name for name, _ in model.named_modules() if name}
     unknown = [name for name in names if name not in known]
     if unknown:
         sample = ", ".join(sorted(known, key=lambda n: (n.count("."), n))[:12])
-        raise ExportError(
-            f"keep_float_modules not found in the model: {', '.join(unknown)} (modules: {sample} ...)"
-        )
+        raise ExportError(f"{what} not found in the model: {', '.join(unknown)} (modules: {sample} ...)")
 
 
-def _outside_modules(names: Sequence[str]):
+def _outside_modules(names: Sequence[str], except_in: Sequence[str] = ()):
+    """Node filter: False for nodes under one of ``names`` unless they are also under one of ``except_in``."""
     from torchao.quantization.pt2e.quantizer.utils import get_module_name_filter
 
     inside = [get_module_name_filter(name) for name in names]
-    return lambda node: not any(f(node) for f in inside)
+    allowed = [get_module_name_filter(name) for name in except_in]
+    return lambda node: any(f(node) for f in allowed) or not any(f(node) for f in inside)
 
 
 def _describe_export_failure(exc: Exception) -> str:
@@ -282,10 +362,7 @@ def _describe_export_failure(exc: Exception) -> str:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
+    from mobilesdk.fsops import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomically(path, data)

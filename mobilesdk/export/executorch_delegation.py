@@ -45,6 +45,8 @@ class LoweringReport:
     undelegated_ops: dict[str, int]  # op -> count of ops left on the portable CPU kernels
     num_delegates: int
     tolerated_ops: dict[str, int] = field(default_factory=dict)  # the boundary subset of undelegated_ops
+    # export-time module rewrites, e.g. large depthwise splits: {module, kernel, stride, dilation, pieces}
+    rewrites: list[dict] = field(default_factory=list)
 
     @property
     def blocking_ops(self) -> dict[str, int]:

@@ -44,7 +44,8 @@ Metadata scheme (``metadata`` -> ``Model.metadata``)
     ``buffer_location``, ``TFLITE_METADATA``) and empty values (the C++ reader skips them) are refused.
     Reading it back:
 
-    - Python: :func:`read_litert_metadata` (also returns the converter's own entries).
+    - Python: ``mobilesdk.export.tflite_flatbuffer.read_metadata(bytes)`` (also the converter's own entries), or
+      ``mobilesdk.runtimes.get_runtime("litert").read_metadata(path)`` (the UTF-8 ones).
     - Android, C++/JNI: ``tflite::FlatBufferModel::BuildFromFile(path)->ReadAllMetadata()`` returns
       ``std::map<std::string, std::string>`` (name -> bytes).
     - Android, Kotlin: ``org.tensorflow.lite.schema.Model.getRootAsModel(buf)`` (flatbuffer classes shipped in
@@ -54,18 +55,17 @@ Metadata scheme (``metadata`` -> ``Model.metadata``)
 Outputs
     The ``.tflite`` has one signature (``serving_default``) with inputs ``args_0..`` and outputs
     ``output_0..`` in the PyTorch return order. The interpreter lists signature outputs sorted as *strings*
-    (``output_10`` before ``output_2``); :func:`run_litert` orders them by index. Outputs stay in the model's
+    (``output_10`` before ``output_2``); host sessions (:mod:`mobilesdk.runtimes.litert`) order them by index. Outputs stay in the model's
     layout (NCHW heatmaps stay NCHW); only the input is made NHWC by ``channel_last_input``.
 """
 
 from __future__ import annotations
 
 import copy
-import os
 import re
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,7 +84,6 @@ from mobilesdk.export.tflite_flatbuffer import (
     add_metadata,
     count_ops,
     flatten_transpose_conv_biases,
-    read_metadata,
     read_model,
 )
 
@@ -117,6 +116,8 @@ class LiteRTReport:
 
     ops: dict[str, int]
     float_ops_in_int8: list[str]
+    # export-time module rewrites, e.g. large depthwise splits: {module, kernel, stride, dilation, pieces}
+    rewrites: list[dict] = field(default_factory=list)
 
 
 def export_litert(
@@ -129,18 +130,28 @@ def export_litert(
     calibration: Sequence[torch.Tensor] = (),
     keep_float_modules: Sequence[str] = (),
     metadata: Mapping[str, bytes] = {},  # noqa: B006 - read only, part of the fixed API
+    split_large_kernels: bool = True,
+    weight_only_modules: Sequence[str] = (),
 ) -> LiteRTReport:
     """Convert ``model`` to ``out_path`` (``.tflite``) and describe the result.
 
     ``model`` takes NCHW ``example_input`` (float or uint8, (N, C, H, W)); with ``channel_last_input`` the file
     takes (N, H, W, C) of the same dtype. ``calibration``: tensors shaped like ``example_input`` (or with a
     batch that is a multiple of it), required for ``int8``/``int8-full``. ``keep_float_modules``: dotted names
-    of submodules of ``model`` kept in float by ``int8``.
+    of submodules of ``model`` kept in float by ``int8``. ``split_large_kernels``: replace depthwise convs of
+    more than 25 taps by their exact split form (:mod:`mobilesdk.export.large_kernel`), listed in
+    ``report.rewrites``. ``model`` itself is not changed (a deep copy is converted).
+    ``weight_only_modules`` (int8 precisions): dotted names whose FULLY_CONNECTED ops get int8 per-channel
+    weights with float activations (dynamic-range: the kernel quantizes its input per call) instead of static
+    int8 or float; they win over ``keep_float_modules``.
     """
     keep, batches = _check_arguments(
         model, example_input, precision, calibration, keep_float_modules, metadata
     )
-    module = _prepare_module(model, channel_last_input)
+    weight_only = list(weight_only_modules) if precision.startswith("int8") else []
+    _check_submodules(model, weight_only, "weight_only_modules")
+    precision_kind = "int8" if precision.startswith("int8") else "fp32"
+    module, rewrites = _prepare_module(model, channel_last_input, split_large_kernels, precision_kind)
     sample = _file_layout(example_input, channel_last_input)
     _check_runs_eagerly(module, sample)
 
@@ -150,59 +161,16 @@ def export_litert(
     elif precision.startswith("int8"):
         prefix = f"{WRAPPED}." if channel_last_input else ""
         regexes = build_keep_float_regexes(content, module, [prefix + name for name in keep])
+        weight_regexes = build_keep_float_regexes(content, module, [prefix + name for name in weight_only])
         samples = [_file_layout(batch, channel_last_input).numpy() for batch in batches]
-        content = _quantize(content, build_int8_recipe(regexes), samples)
+        content = _quantize(content, build_int8_recipe(regexes, weight_regexes), samples)
     content = add_metadata(content, metadata)
     _check_loads(content)
     _write_atomically(Path(out_path), content)
 
     model_t = read_model(content)
     float_ops = list_float_ops(model_t, module, channel_last_input) if precision.startswith("int8") else []
-    return LiteRTReport(ops=count_ops(model_t), float_ops_in_int8=float_ops)
-
-
-def run_litert(path: Path, inputs: Sequence[np.ndarray], num_threads: int = 2) -> list[np.ndarray]:
-    """Run the ``.tflite`` at ``path`` once on the LiteRT interpreter (XNNPACK on CPU).
-
-    ``inputs`` in signature order (``args_0``, ``args_1``...), shaped and typed as the file takes them.
-    Returns the outputs in the PyTorch model's return order.
-    """
-    from ai_edge_litert.interpreter import Interpreter
-
-    with quiet():
-        interpreter = Interpreter(model_path=str(path), num_threads=num_threads)
-    signatures = interpreter.get_signature_list()
-    if SIGNATURE not in signatures:
-        raise ExportError(f"{path}: no '{SIGNATURE}' signature (found {sorted(signatures)})")
-    runner = interpreter.get_signature_runner(SIGNATURE)
-    names = sorted(signatures[SIGNATURE]["inputs"], key=_index_key)
-    if len(inputs) != len(names):
-        raise ExportError(f"{path}: takes {len(names)} input(s) {names}, got {len(inputs)}")
-    details = runner.get_input_details()
-    feed = {}
-    for name, value in zip(names, inputs, strict=True):
-        want = details[name]
-        if tuple(value.shape) != tuple(want["shape"]) or value.dtype != want["dtype"]:
-            raise ExportError(
-                f"{path}: input '{name}' takes {want['dtype'].__name__}{list(want['shape'])}, "
-                f"got {value.dtype}{list(value.shape)}"
-            )
-        feed[name] = value
-    with quiet() as captured:  # the first invoke applies XNNPACK, which logs from C++
-        try:
-            outputs = runner(**feed)
-            return [outputs[name] for name in sorted(outputs, key=_index_key)]
-        except Exception as e:
-            failure = e
-    log = [line for line in captured.text.splitlines() if line.strip()]
-    raise ExportError(
-        f"{path}: LiteRT invoke failed: {_first_line(failure)}" + (f" [{log[-1][:300]}]" if log else "")
-    )
-
-
-def read_litert_metadata(path: Path) -> dict[str, bytes]:
-    """Every ``Model.metadata`` entry of the ``.tflite`` at ``path``: name -> buffer bytes (converter's included)."""
-    return read_metadata(Path(path).read_bytes())
+    return LiteRTReport(ops=count_ops(model_t), float_ops_in_int8=float_ops, rewrites=rewrites)
 
 
 # --------------------------------------------------------------------------------------------- preparation
@@ -225,17 +193,21 @@ def _check_arguments(
         )
     _check_metadata(metadata)
     keep = list(keep_float_modules) if precision == "int8" else []
-    for name in keep:
-        try:
-            model.get_submodule(name)
-        except AttributeError:
-            raise ExportError(f"keep_float_modules: model has no submodule '{name}'") from None
+    _check_submodules(model, keep, "keep_float_modules")
     if not precision.startswith("int8"):
         return keep, []
     batches = _calibration_batches(calibration, example)
     if not batches:
         raise ExportError(f"precision '{precision}' needs calibration batches (got none)")
     return keep, batches
+
+
+def _check_submodules(model: torch.nn.Module, names: Sequence[str], what: str) -> None:
+    for name in names:
+        try:
+            model.get_submodule(name)
+        except AttributeError:
+            raise ExportError(f"{what}: model has no submodule '{name}'") from None
 
 
 def _file_layout(x: torch.Tensor, channel_last_input: bool) -> torch.Tensor:
@@ -257,10 +229,10 @@ def _check_runs_eagerly(module: torch.nn.Module, sample: torch.Tensor) -> None:
 
 
 def _write_atomically(path: Path, content: bytes) -> None:
+    from mobilesdk.fsops import write_atomically
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(content)
-    os.replace(tmp, path)
+    write_atomically(path, content)
 
 
 def _check_metadata(metadata: Mapping[str, bytes]) -> None:
@@ -290,15 +262,23 @@ def _calibration_batches(calibration: Sequence[torch.Tensor], example: torch.Ten
     return batches
 
 
-def _prepare_module(model: torch.nn.Module, channel_last_input: bool) -> torch.nn.Module:
+def _prepare_module(
+    model: torch.nn.Module, channel_last_input: bool, split_large_kernels: bool, precision: str
+) -> tuple[torch.nn.Module, list[dict]]:
+    """Eval-mode deep copy, export rewrites applied (their records returned), NHWC wrapper if asked."""
     module = copy.deepcopy(model).eval()
     rewrite_grouped_conv_transpose(module)
+    rewrites: list[dict] = []
+    if split_large_kernels:
+        from mobilesdk.export.large_kernel import rewrite_large_depthwise
+
+        rewrites += rewrite_large_depthwise(module, precision)
     if channel_last_input:
         with quiet():  # the first import of litert_torch logs from C++ (oneDNN, absl)
             import litert_torch
 
         module = litert_torch.to_channel_last_io(module, args=[0]).eval()
-    return module
+    return module, rewrites
 
 
 # --------------------------------------------------------------------------------------------- conversion

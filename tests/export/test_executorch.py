@@ -20,9 +20,8 @@ from mobilesdk.export.executorch import (
     LoweringReport,
     _quantize,
     export_executorch,
-    read_executorch_metadata,
-    run_executorch,
 )
+from tests.runtime_helpers import read_metadata, run_model
 
 SIZE = 64
 
@@ -181,7 +180,7 @@ def test_fp32_is_fully_delegated_and_matches_eager(zoo, sample, fp32_artifact):
     assert report.delegated_ops >= 15
     with torch.no_grad():
         expected = [t.numpy() for t in zoo(sample)]
-    actual = run_executorch(path, [sample.numpy()])
+    actual = run_model(path, [sample.numpy()])
     assert [a.shape for a in actual] == [(1, 4, SIZE, SIZE), (1, 4, 64)]
     for got, want in zip(actual, expected, strict=True):
         assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
@@ -189,7 +188,7 @@ def test_fp32_is_fully_delegated_and_matches_eager(zoo, sample, fp32_artifact):
 
 def test_metadata_round_trips_through_the_pte(fp32_artifact):
     path, _, metadata = fp32_artifact
-    assert read_executorch_metadata(path) == metadata
+    assert read_metadata(path) == metadata
     # What Module.execute("mobilesdk_manifest") does on Android: a method with no input, one String output.
     from executorch.runtime import Runtime
 
@@ -208,7 +207,7 @@ def test_int8_is_close_to_eager_and_smaller(zoo, sample, fp32_artifact, int8_art
         expected = [t.numpy().ravel() for t in zoo(sample)]
     for path, report in ((keep_path, keep_report), (full_path, full_report)):
         assert report.blocking_ops == {} and report.num_delegates == 1
-        for got, want in zip(run_executorch(path, [sample.numpy()]), expected, strict=True):
+        for got, want in zip(run_model(path, [sample.numpy()]), expected, strict=True):
             assert np.corrcoef(got.ravel(), want)[0, 1] > 0.99
             assert np.abs(got.ravel() - want).max() <= 0.1 * np.abs(want).max()
 
@@ -242,7 +241,7 @@ def test_shared_conv_quantizes_and_initialises(tmp_path):
     assert report.blocking_ops == {}
     with torch.no_grad():
         expected = [t.numpy().ravel() for t in model(image)]
-    for got, want in zip(run_executorch(path, [image.numpy()]), expected, strict=True):
+    for got, want in zip(run_model(path, [image.numpy()]), expected, strict=True):
         assert np.corrcoef(got.ravel(), want)[0, 1] > 0.99
 
 
@@ -276,7 +275,7 @@ def test_camera_input_boundary_ops_are_tolerated(tmp_path):
     assert model.training  # the caller's mode is restored
     with torch.no_grad():
         expected = model.eval()(image).numpy()
-    (actual,) = run_executorch(tmp_path / "camera.pte", [image.numpy()])
+    (actual,) = run_model(tmp_path / "camera.pte", [image.numpy()])
     assert np.abs(actual - expected).max() <= 1e-4 * np.abs(expected).max()
 
 
@@ -296,9 +295,9 @@ def test_undelegated_op_is_reported_when_allowed(tmp_path):
     assert report.blocking_ops == {"aten.cumsum.default": 1}
     with torch.no_grad():
         expected = model(image).numpy()
-    (actual,) = run_executorch(tmp_path / "x.pte", [image.numpy()])
+    (actual,) = run_model(tmp_path / "x.pte", [image.numpy()])
     assert np.abs(actual - expected).max() <= 1e-4 * np.abs(expected).max()
-    assert read_executorch_metadata(tmp_path / "x.pte") == {}
+    assert read_metadata(tmp_path / "x.pte") == {}
 
 
 def test_untraceable_model_names_the_problem(tmp_path):
@@ -335,21 +334,6 @@ def test_bad_arguments_are_refused_before_exporting(tmp_path, kwargs, message):
         export_executorch(SmallNet(), torch.zeros(1, 3, SIZE, SIZE), tmp_path / "x.pte", **kwargs)
 
 
-def test_run_executorch_checks_inputs(fp32_artifact, tmp_path):
-    path = fp32_artifact[0]
-    with pytest.raises(
-        ExportError, match=r"input 0 is torch\.float32 \(1, 3, 32, 32\), forward expects float32"
-    ):
-        run_executorch(path, [np.zeros((1, 3, 32, 32), np.float32)])
-    with pytest.raises(ExportError, match="takes 1 input"):
-        run_executorch(path, [])
-    with pytest.raises(ExportError, match="cannot read"):
-        run_executorch(tmp_path / "missing.pte", [])
-    (tmp_path / "junk.pte").write_bytes(b"not a program")
-    with pytest.raises(ExportError, match=r"not a loadable ExecuTorch program: .* \[runtime log: "):
-        read_executorch_metadata(tmp_path / "junk.pte")
-
-
 def test_export_run_and_read_print_nothing(tmp_path, capfd):
     """torch's FutureWarnings and the runtime's cpuinfo/XNNPACK lines are silenced, not shown to the user."""
     torch.manual_seed(0)
@@ -359,7 +343,51 @@ def test_export_run_and_read_print_nothing(tmp_path, capfd):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         export_executorch(SmallNet().eval(), image, path, metadata={"note": "x"})
-        run_executorch(path, [image.numpy()])
-        assert read_executorch_metadata(path) == {"note": "x"}
+        run_model(path, [image.numpy()])
+        assert read_metadata(path) == {"note": "x"}
     assert [str(w.message) for w in caught] == []
     assert capfd.readouterr() == ("", "")
+
+
+def test_weight_only_modules_get_int8_weights_and_dynamic_activations(zoo, sample, int8_artifacts, tmp_path):
+    program = _quantize(
+        zoo, sample, _images(2, seed=3), keep_float_modules=("head", "simcc"), weight_only_modules=("simcc",)
+    )
+    ops = {}
+    for node in program.graph.nodes:
+        if node.op == "call_function" and node.target == torch.ops.aten.linear.default:
+            ops["weight"] = node.args[1].target
+            ops["input"] = node.args[0].target
+    assert ops["weight"] == torch.ops.quantized_decomposed.dequantize_per_channel.default
+    # the activation is quantized at run time (choose_qparams -> quantize -> dequantize: qd8-f32-qc8w)
+    assert "dequantize_per_tensor" in str(ops["input"])
+
+    path = tmp_path / "wo.pte"
+    report = export_executorch(
+        zoo,
+        sample,
+        path,
+        quantize="int8",
+        calibration=_images(8, seed=2),
+        keep_float_modules=("head", "simcc"),
+        weight_only_modules=("simcc",),
+    )
+    assert report.blocking_ops == {} and report.num_delegates == 1
+    keep_size = int8_artifacts["int8"][0].stat().st_size
+    assert path.stat().st_size < keep_size - 2 * zoo.simcc.weight.numel()  # 4 -> 1 byte per weight
+    with torch.no_grad():
+        expected = [t.numpy().ravel() for t in zoo(sample)]
+    for got, want in zip(run_model(path, [sample.numpy()]), expected, strict=True):
+        assert np.corrcoef(got.ravel(), want)[0, 1] > 0.99
+
+
+def test_weight_only_module_names_are_checked(zoo, sample, tmp_path):
+    with pytest.raises(ExportError, match="weight_only_modules not found in the model: nope"):
+        export_executorch(
+            zoo,
+            sample,
+            tmp_path / "x.pte",
+            quantize="int8",
+            calibration=_images(1, 1),
+            weight_only_modules=["nope"],
+        )

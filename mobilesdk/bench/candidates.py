@@ -1,0 +1,135 @@
+"""What a bench times: a :class:`Candidate` is loaded once, then ``run()`` is one timed inference.
+
+Kinds: an artifact on its host runtime (ExecuTorch, LiteRT, through :mod:`mobilesdk.runtimes`), PyTorch eager,
+and ONNX Runtime on the same weights (exported once with ``torch.onnx.export``). Every candidate of a round gets
+the same input image, converted to what it takes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mobilesdk.errors import MobileSDKError
+
+COMPARE_CHOICES = ("eager", "onnxruntime")
+
+
+@dataclass
+class Candidate:
+    name: str
+    kind: str  # artifact | eager | onnxruntime
+    runtime: str
+    threads: int
+    load_ms: float
+    run: Callable[[], Any]
+    close: Callable[[], None] = lambda: None
+    recipe: str | None = None
+    file: str | None = None
+    bytes: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def artifact(
+    path: Path, runtime: str, inputs: list[np.ndarray], threads: int, name: str, recipe: str | None
+) -> Candidate:
+    from mobilesdk.runtimes import get_runtime
+
+    session = get_runtime(runtime).open(path, threads)
+    session.run(inputs)  # the first run applies XNNPACK / packs weights: part of loading, not of latency
+    return Candidate(
+        name=name,
+        kind="artifact",
+        runtime=runtime,
+        threads=session.threads or threads,
+        load_ms=session.load_seconds * 1e3,
+        run=lambda: session.run(inputs),
+        close=session.close,
+        recipe=recipe,
+        file=path.name,
+        bytes=path.stat().st_size,
+    )
+
+
+def eager(model, x: np.ndarray, threads: int) -> Candidate:
+    """PyTorch eager; the caller sets torch's thread count for the phase (:func:`torch_threads`)."""
+    import torch
+
+    tensor = torch.from_numpy(x)
+
+    def run():
+        with torch.no_grad():
+            return model(tensor)
+
+    t0 = time.perf_counter()
+    run()
+    return Candidate(
+        "eager", "eager", f"torch {torch.__version__}", threads, (time.perf_counter() - t0) * 1e3, run
+    )
+
+
+def export_onnx(model, x: np.ndarray, path: Path) -> Path:
+    """The PyTorch model as ONNX (opset 17, the TorchScript exporter: static shapes, no onnxscript needed)."""
+    import torch
+
+    from mobilesdk.export.quiet import quiet
+
+    with quiet() as log:
+        try:
+            torch.onnx.export(
+                model.eval(),
+                (torch.from_numpy(x),),
+                str(path),
+                dynamo=False,
+                opset_version=17,
+                input_names=["image"],
+            )
+            return path
+        except Exception as exc:  # noqa: BLE001
+            failure = exc
+    tail = [line for line in log.text.splitlines() if line.strip()][-1:]
+    raise MobileSDKError(
+        f"ONNX export for --compare onnxruntime failed: {type(failure).__name__}: {str(failure).splitlines()[0][:200] if str(failure) else ''}{(' [' + tail[0][:200] + ']') if tail else ''}"
+    )
+
+
+def onnxruntime(path: Path, x: np.ndarray, threads: int) -> Candidate:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    t0 = time.perf_counter()
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    session.run(None, {name: x})
+    return Candidate(
+        "onnxruntime",
+        "onnxruntime",
+        f"onnxruntime {ort.__version__}",
+        threads,
+        (time.perf_counter() - t0) * 1e3,
+        lambda: session.run(None, {name: x}),
+        bytes=path.stat().st_size,
+    )
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """Eager PyTorch at ``threads``; the previous count is restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

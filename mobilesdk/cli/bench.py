@@ -1,0 +1,142 @@
+"""`mobilesdk bench DIR|FILE`: host CPU latency of artifacts, side by side with eager and ONNX Runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from mobilesdk.cli.options import checkpoint_option, json_option
+
+
+def _csv(ctx, param, value):
+    items = [v.strip() for v in (value or "").split(",") if v.strip()]
+    return tuple(items)
+
+
+@click.command()
+@click.argument("targets", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--threads",
+    "-t",
+    type=click.IntRange(min=1),
+    multiple=True,
+    help="Thread count (repeat for several; default 1).",
+)
+@click.option(
+    "--iterations",
+    "-n",
+    type=click.IntRange(min=1),
+    default=30,
+    show_default=True,
+    help="Timed rounds per thread count.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0, min_open=True),
+    help="A time budget per thread count instead of --iterations.",
+)
+@click.option(
+    "--warmup",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Untimed runs per candidate first.",
+)
+@click.option(
+    "--compare",
+    callback=_csv,
+    default="",
+    help="Also time the PyTorch model: eager, onnxruntime (comma-separated).",
+)
+@click.option(
+    "--card",
+    "card_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The model card, for --compare on a user's model.",
+)
+@checkpoint_option
+@click.option(
+    "--runner",
+    "runner_kind",
+    type=click.Choice(["native"]),
+    help="Also run each .pte through the native core end to end (mobilesdk-runner, built on first use), per stage.",
+)
+@click.option(
+    "--native-cache",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("~/.cache/mobilesdk/native"),
+    show_default=True,
+    help="Where --runner native builds are cached.",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write an HTML report with plots.",
+)
+@json_option
+def bench(
+    targets,
+    threads,
+    iterations,
+    seconds,
+    warmup,
+    compare,
+    card_path,
+    checkpoint,
+    runner_kind,
+    native_cache,
+    report_path,
+    as_json,
+) -> None:
+    """Time every artifact of a build dir (or a .pte/.tflite) on this machine's CPU. Several targets are
+    compared in one interleaved run (e.g. two builds of one model).
+
+    \b
+    mobilesdk bench dist/movepose-xs --compare eager,onnxruntime
+    mobilesdk bench model.tflite --threads 1 --threads 2 --seconds 10 --json
+    mobilesdk bench old/movepose-xs dist/movepose-xs --report compare.html
+    """
+    import tempfile
+
+    from rich.console import Console
+
+    from mobilesdk.bench.host import BenchPlan
+    from mobilesdk.bench.host import bench as run_bench
+    from mobilesdk.bench.report import format_table, write_html
+    from mobilesdk.cli.progress import RichProgress
+
+    console = Console(stderr=True)
+    runner = None
+    if runner_kind == "native":
+        from mobilesdk.native import runner_path
+
+        with RichProgress(console).phase("Building mobilesdk-runner (cached after the first time)"):
+            runner = runner_path(native_cache.expanduser())
+    plan = BenchPlan(
+        warmup=warmup,
+        iterations=iterations,
+        seconds=seconds,
+        threads=tuple(threads) or (1,),
+        compare=compare,
+        runner=runner,
+    )
+    with tempfile.TemporaryDirectory(prefix="mobilesdk-bench-") as work:
+        result = run_bench(
+            list(targets),
+            plan,
+            card_path=card_path,
+            checkpoint=checkpoint,
+            workdir=Path(work),
+            progress=RichProgress(console),
+        )
+    if report_path is not None:
+        write_html(result, report_path)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(format_table(result))
+        if report_path is not None:
+            click.echo(f"wrote {report_path}")
