@@ -1,0 +1,188 @@
+#include "estimator.h"
+
+#include <chrono>
+#include <cstring>
+#include <mutex>
+
+namespace msdk {
+namespace {
+
+std::mutex g_pool_mu;  // serialises creation (pool sizing + forward load) against destruction
+int32_t g_live = 0;
+
+int64_t NowUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Basename(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+std::string ShapeText(const std::vector<int64_t>& s) {
+  std::string t = "[";
+  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+  return t + "]";
+}
+
+const char* DTypeText(DType d) { return d == DType::kFloat32 ? "float32" : "uint8"; }
+
+// The manifest must describe the program exactly: one input, the outputs in manifest order.
+Status CheckProgram(const Processor& p, const std::vector<EngineTensor>& ins, const std::vector<EngineTensor>& outs) {
+  const TensorDesc& in = p.input();
+  if (ins.size() != 1) {
+    return Mismatch("the program's forward takes " + std::to_string(ins.size()) +
+                    " inputs; the manifest describes one ('" + in.name + "')");
+  }
+  if (ins[0].shape != in.shape || ins[0].dtype != DTypeText(in.dtype)) {
+    return Mismatch("manifest input '" + in.name + "' is " + DTypeText(in.dtype) + " " + ShapeText(in.shape) +
+                    " but the program's forward takes " + ins[0].dtype + " " + ShapeText(ins[0].shape));
+  }
+  if (outs.size() != p.outputs().size()) {
+    return Mismatch("the program's forward returns " + std::to_string(outs.size()) +
+                    " outputs; the manifest describes " + std::to_string(p.outputs().size()));
+  }
+  for (size_t i = 0; i < outs.size(); ++i) {
+    const TensorDesc& o = p.outputs()[i];
+    if (outs[i].shape != o.shape || outs[i].dtype != "float32") {
+      return Mismatch("manifest output " + std::to_string(i) + " '" + o.name + "' is float32 " + ShapeText(o.shape) +
+                      " but the program's forward output " + std::to_string(i) + " is " + outs[i].dtype + " " +
+                      ShapeText(outs[i].shape));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int32_t LiveEstimators() {
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  return g_live;
+}
+
+Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estimator>* out) {
+  if (options.model_path.empty()) return InvalidArgument("model_path is empty");
+  std::unique_ptr<Engine> engine;
+  MSDK_RETURN_IF_ERROR(OpenExecuTorchEngine(options.model_path, &engine));
+  if (options.num_threads < 0 || options.num_threads > 256) {
+    return InvalidArgument("num_threads " + std::to_string(options.num_threads) + ": must be 0 (default) to 256");
+  }
+  const std::string& path = options.model_path;
+  std::string text;
+  if (options.manifest_json != nullptr) {
+    text.assign(options.manifest_json, options.manifest_size);
+  } else {
+    bool found = false;
+    MSDK_RETURN_IF_ERROR(engine->EmbeddedManifest(&text, &found));
+    if (!found) {
+      return InvalidManifest(path +
+                             ": no embedded mobilesdk_manifest (was it built by mobilesdk?); pass a manifest.json");
+    }
+  }
+  std::unique_ptr<Estimator> e(new Estimator());
+  Status st = Processor::Create(text.data(), text.size(), options.recipe, Basename(path), &e->processor_);
+  if (!st.ok()) return Status(st.code(), path + ": " + st.message());
+  const ArtifactSpec& a = e->processor_->artifact();
+  if (a.runtime != "executorch") {
+    return InvalidManifest(path + ": artifact '" + a.recipe + "' is for runtime '" + a.runtime + "', not executorch");
+  }
+  std::vector<EngineTensor> ins, outs;
+  MSDK_RETURN_IF_ERROR(engine->Describe(&ins, &outs));
+  st = CheckProgram(*e->processor_, ins, outs);
+  if (!st.ok()) return Status(st.code(), path + ": " + st.message());
+  {
+    std::lock_guard<std::mutex> lock(g_pool_mu);
+    st = engine->Prepare(options.num_threads, /*may_resize=*/g_live == 0);
+    if (!st.ok()) return Status(st.code(), path + ": " + st.message());
+    ++g_live;
+  }
+  e->counted_ = true;
+  e->engine_ = std::move(engine);
+  e->input_.resize(e->processor_->input().bytes());
+  *out = std::move(e);
+  return Status::Ok();
+}
+
+Estimator::~Estimator() {
+  std::lock_guard<std::mutex> lock(g_pool_mu);
+  engine_.reset();  // the program (and its delegates' pool pointers) goes before the count drops
+  if (counted_) --g_live;
+}
+
+Status Estimator::Forward(const void* input, size_t bytes) {
+  MSDK_RETURN_IF_ERROR(engine_->Run(input, bytes, &outs_, &counts_));
+  const auto& want = processor_->outputs();
+  if (outs_.size() != want.size()) {
+    return Status(MSDK_ERR_INFERENCE, "forward returned " + std::to_string(outs_.size()) + " outputs, expected " +
+                                          std::to_string(want.size()));
+  }
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (counts_[i] != want[i].count()) {
+      return Status(MSDK_ERR_INFERENCE, "forward output '" + want[i].name + "' has " + std::to_string(counts_[i]) +
+                                            " values, expected " + std::to_string(want[i].count()));
+    }
+  }
+  return Status::Ok();
+}
+
+Status Estimator::Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings, Affine* affine) {
+  const int64_t t0 = NowUs();
+  Affine a;
+  MSDK_RETURN_IF_ERROR(processor_->Preprocess(frame, roi, input_.data(), input_.size(), &a));
+  const int64_t t1 = NowUs();
+  MSDK_RETURN_IF_ERROR(Forward(input_.data(), input_.size()));
+  const int64_t t2 = NowUs();
+  MSDK_RETURN_IF_ERROR(processor_->Decode(outs_.data(), counts_.data(), static_cast<int32_t>(outs_.size()), a, pose));
+  const int64_t t3 = NowUs();
+  if (timings != nullptr) *timings = Timings{t1 - t0, t2 - t1, t3 - t2, t3 - t0};
+  if (affine != nullptr) *affine = a;
+  return Status::Ok();
+}
+
+Status Estimator::EstimateInput(const void* input, size_t input_size, const Affine& affine, Pose* pose,
+                                Timings* timings) {
+  if (input == nullptr) return InvalidArgument("input is null");
+  if (input_size != input_.size()) {
+    return InvalidArgument("input has " + std::to_string(input_size) + " bytes, the model input needs " +
+                           std::to_string(input_.size()));
+  }
+  const int64_t t0 = NowUs();
+  MSDK_RETURN_IF_ERROR(Forward(input, input_size));
+  const int64_t t1 = NowUs();
+  MSDK_RETURN_IF_ERROR(
+      processor_->Decode(outs_.data(), counts_.data(), static_cast<int32_t>(outs_.size()), affine, pose));
+  const int64_t t2 = NowUs();
+  if (timings != nullptr) *timings = Timings{0, t1 - t0, t2 - t1, t2 - t0};
+  return Status::Ok();
+}
+
+Status Estimator::Run(const void* input, size_t input_size, float* const* outputs, const size_t* counts,
+                      int32_t num_outputs, int64_t* inference_us) {
+  if (input == nullptr) return InvalidArgument("input is null");
+  if (input_size != input_.size()) {
+    return InvalidArgument("input has " + std::to_string(input_size) + " bytes, the model input needs " +
+                           std::to_string(input_.size()));
+  }
+  const auto& want = processor_->outputs();
+  if (outputs == nullptr || counts == nullptr) return InvalidArgument("outputs or output_counts is null");
+  if (num_outputs != static_cast<int32_t>(want.size())) {
+    return InvalidArgument("the model has " + std::to_string(want.size()) + " output(s), got " +
+                           std::to_string(num_outputs));
+  }
+  for (int32_t i = 0; i < num_outputs; ++i) {
+    if (outputs[i] == nullptr) return InvalidArgument("output " + std::to_string(i) + " is null");
+    if (counts[i] != want[i].count()) {
+      return InvalidArgument("output " + std::to_string(i) + " ('" + want[i].name + "') has room for " +
+                             std::to_string(counts[i]) + " floats, expected " + std::to_string(want[i].count()));
+    }
+  }
+  const int64_t t0 = NowUs();
+  MSDK_RETURN_IF_ERROR(Forward(input, input_size));
+  const int64_t t1 = NowUs();
+  for (int32_t i = 0; i < num_outputs; ++i) std::memcpy(outputs[i], outs_[i], counts[i] * sizeof(float));
+  if (inference_us != nullptr) *inference_us = t1 - t0;
+  return Status::Ok();
+}
+
+}  // namespace msdk

@@ -1,0 +1,61 @@
+// Estimator: processor + engine. Preprocess -> forward -> decode -> map back, with per-stage timings.
+#ifndef MSDK_ESTIMATOR_H_
+#define MSDK_ESTIMATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine.h"
+#include "processor.h"
+#include "status.h"
+
+namespace msdk {
+
+struct Timings {
+  int64_t preprocess_us = 0, inference_us = 0, decode_us = 0, total_us = 0;
+};
+
+struct EstimatorOptions {
+  std::string model_path;
+  const char* manifest_json = nullptr;  // null: the program's embedded manifest
+  size_t manifest_size = 0;
+  const char* recipe = nullptr;
+  int32_t num_threads = 0;
+};
+
+class Estimator {
+ public:
+  // Opens the ExecuTorch engine for options.model_path and checks the program against the manifest.
+  static Status Create(const EstimatorOptions& options, std::unique_ptr<Estimator>* out);
+  ~Estimator();
+
+  Processor& processor() { return *processor_; }
+  const std::string& manifest_json() const { return processor_->json(); }
+  int32_t num_threads() const { return engine_->NumThreads(); }
+
+  Status Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings, Affine* affine = nullptr);
+  // Forward on a preprocessed input, decoded with `affine` (the staged form of Estimate).
+  Status EstimateInput(const void* input, size_t input_size, const Affine& affine, Pose* pose, Timings* timings);
+  Status Run(const void* input, size_t input_size, float* const* outputs, const size_t* counts, int32_t num_outputs,
+             int64_t* inference_us);
+
+ private:
+  Estimator() = default;
+  Status Forward(const void* input, size_t bytes);
+
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Processor> processor_;
+  std::vector<uint8_t> input_;  // float32 inputs need 4-byte alignment: vector storage is malloc-aligned
+  std::vector<const float*> outs_;
+  std::vector<size_t> counts_;
+  bool counted_ = false;  // holds a reference on the process-wide thread pool
+};
+
+// Estimators alive in the process (the thread pool is resized only when this is 0).
+int32_t LiveEstimators();
+
+}  // namespace msdk
+
+#endif  // MSDK_ESTIMATOR_H_

@@ -1,0 +1,49 @@
+"""Fixtures of the native-core tests: cached CMake builds (keyed by the native sources) and built artifacts.
+
+``movepose_pte`` (the trained movepose-xs-128 .pte) comes from tests/conftest.py, shared with tests/android."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.artifacts import build_executorch, with_poisoned_bias
+
+REPO = Path(__file__).resolve().parents[2]
+NATIVE_CACHE = REPO / ".cache" / "native"
+
+
+@pytest.fixture(scope="session")
+def native_release():
+    """The release build: mobilesdk-runner, the JNI library, the GoogleTest binary (ExecuTorch engine)."""
+    from mobilesdk.native import build_native
+
+    return build_native(NATIVE_CACHE, "release")
+
+
+@pytest.fixture(scope="session")
+def native_sanitize():
+    """The clang build under ASan + UBSan: the GoogleTest binary and the libFuzzer target."""
+    from mobilesdk.native import build_native
+
+    return build_native(NATIVE_CACHE, "sanitize")
+
+
+@pytest.fixture(scope="session")
+def mobilehumanpose_pte(trained_mobilehumanpose, tmp_path_factory) -> dict:
+    """mobilehumanpose-xs at 128x128 (integral-3d, 32 depth bins), trained fixture weights, ExecuTorch."""
+    return build_executorch(*trained_mobilehumanpose, tmp_path_factory.mktemp("mhp-pte"))
+
+
+@pytest.fixture(scope="session")
+def nonfinite_ptes(movepose_pte, tmp_path_factory) -> dict[str, Path]:
+    """Real programs with non-finite outputs for the C++ estimator tests (MSDK_TEST_NAN_PTE / _INF_PTE):
+    ``movepose_pte``'s program with ``mlp_head_y.bias[5] = NaN`` ("nan": simcc_y is NaN at bin 5 for every
+    keypoint) and with ``mlp_head_x.bias[9] = +inf`` ("inf": simcc_x), each otherwise the original (same
+    weights, same embedded manifest)."""
+    out = tmp_path_factory.mktemp("nonfinite")
+    return {
+        "nan": with_poisoned_bias(movepose_pte, "mlp_head_y.bias", 5, float("nan"), out),
+        "inf": with_poisoned_bias(movepose_pte, "mlp_head_x.bias", 9, float("inf"), out),
+    }
