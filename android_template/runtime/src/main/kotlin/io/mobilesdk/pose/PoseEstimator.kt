@@ -1,0 +1,146 @@
+package io.mobilesdk.pose
+
+import android.content.Context
+import android.graphics.Bitmap
+import android.graphics.RectF
+import android.media.Image
+import io.mobilesdk.pose.internal.Estimators
+import java.io.Closeable
+import java.io.File
+
+/**
+ * A pose estimator for one model: frame in, named keypoints in the frame's pixels out.
+ *
+ * ```
+ * val estimator = MoveposeXsPoseEstimator.create(context, PoseEstimator.Options(threads = 4))
+ * val result = estimator.estimate(bitmap)
+ * val nose = result.poses.first()["nose"]
+ * estimator.close()
+ * ```
+ *
+ * Threads: every method may be called from any thread. Calls are serialised (one frame at a time per
+ * estimator: the engines are not re-entrant), so a second thread waits for the first; use one estimator per
+ * thread to run frames in parallel. [close] waits for a running call, is idempotent, and afterwards every
+ * `estimate` throws [IllegalStateException].
+ *
+ * Errors: bad arguments (recycled or HARDWARE bitmaps, zero sizes, odd YUV sizes, rotations other than
+ * 0/90/180/270, plane strides or lengths that do not fit the size, an ROI that is not finite, empty or
+ * outside the frame, an Image that is not YUV_420_888) throw [IllegalArgumentException] and leave the
+ * estimator usable; model, file and runtime failures throw [PoseException] with a status code.
+ *
+ * Coordinates: results, ROIs and boxes are in *upright-frame* pixels — the frame after rotating it clockwise
+ * by `rotationDegrees` (what the app displays), index convention (pixel row i, column j is (j, i)).
+ */
+interface PoseEstimator : Closeable {
+    /** The model's contract (input, outputs, codec, keypoint names, skeleton). */
+    val spec: ModelSpec
+
+    val options: Options
+
+    /** "executorch" or "tflite". */
+    val engineName: String
+
+    /** Whether pre/post-processing runs in the native core (else in Kotlin). */
+    val usesNativeProcessing: Boolean
+
+    /** CPU threads the engine really uses (ExecuTorch's pool is process-wide; see [Options.threads]). */
+    val threads: Int
+
+    /** The keypoint score under which a keypoint is not visible ([Options.minKeypointScore] or the model's default). */
+    val minKeypointScore: Float
+
+    val keypointNames: List<String> get() = spec.keypointNames
+
+    val skeleton: List<SkeletonEdge> get() = spec.skeletonEdges
+
+    /** An upright [bitmap] (any config but HARDWARE; read through `getPixels`), optionally only [roi]. */
+    fun estimate(bitmap: Bitmap, roi: RectF? = null): PoseResult
+
+    /** A [bitmap] that needs [rotationDegrees] clockwise to be upright; results in the rotated frame. */
+    fun estimate(bitmap: Bitmap, rotationDegrees: Int, roi: RectF? = null): PoseResult
+
+    /** A camera frame (YUV_420_888, e.g. CameraX `ImageProxy.image`); [rotationDegrees] as CameraX reports it. */
+    fun estimate(image: Image, rotationDegrees: Int, roi: RectF? = null): PoseResult
+
+    /** YUV_420_888 planes given directly (the layout of `Image.getPlanes()`). */
+    fun estimate(frame: YuvFrame, rotationDegrees: Int, roi: RectF? = null): PoseResult
+
+    /** An NV21 byte array (Camera1 preview frames, `YuvImage`): width x height Y bytes, then V/U pairs. */
+    fun estimateNv21(nv21: ByteArray, width: Int, height: Int, rotationDegrees: Int, roi: RectF? = null): PoseResult
+
+    /** Video mode: forget the tracked person box; the next frame is searched whole. No-op otherwise. */
+    fun reset()
+
+    /** Releases the engine and native memory; idempotent. */
+    override fun close()
+
+    /** Where pre/post-processing runs. */
+    enum class NativeProcessing {
+        /** In the native core when `libmobilesdk_pose_jni.so` loads, else in Kotlin (TFLite only). */
+        AUTO,
+
+        /** Always native; create() fails when the library does not load. */
+        ON,
+
+        /** Always Kotlin (TFLite only: the ExecuTorch engine lives in the native core). */
+        OFF,
+    }
+
+    /**
+     * Estimator options. Defaults suit a phone app; each is documented with why.
+     *
+     * @property threads CPU threads for inference. 0 (default) lets the engine choose: ExecuTorch uses one
+     *   thread per performance core (its default; the pool is process-wide, created by the first estimator
+     *   and kept while any is alive), TFLite min(4, available processors) (more rarely helps a small model
+     *   and heats the phone).
+     * @property minKeypointScore keypoints scoring below it are "not visible": excluded from [Pose.box] and
+     *   from video tracking. Null (default): [ModelSpec.defaultMinKeypointScore], which depends on the
+     *   codec's score scale.
+     * @property minPoseScore when set, a pose whose score (mean keypoint score) is below it is dropped and
+     *   [PoseResult.poses] is empty ("no person"). Null (default): the pose is always returned — the model
+     *   has no person detector, so whether a person is there is the app's call.
+     * @property nativeProcessing where pre/post-processing runs (default [NativeProcessing.AUTO]).
+     * @property videoTracking video mode (default false: every frame is independent, like MediaPipe's
+     *   IMAGE mode): frames without an ROI use the person box tracked from the previous frame's keypoints
+     *   (see [TrackingOptions]); [reset] between unrelated clips. A frame given an ROI by the caller
+     *   neither uses nor updates the tracked box.
+     * @property tracking the tracker's constants.
+     * @property useXnnpack TFLite: use the XNNPACK CPU delegate (default true; int8 TRANSPOSE_CONV falls
+     *   back to the reference kernels in TFLite 2.16).
+     * @property modelFile load the model from this file instead of the packaged asset (e.g. downloaded at
+     *   run time); it is checked against the spec's SHA-256 when the spec has one.
+     */
+    data class Options(
+        val threads: Int = 0,
+        val minKeypointScore: Float? = null,
+        val minPoseScore: Float? = null,
+        val nativeProcessing: NativeProcessing = NativeProcessing.AUTO,
+        val videoTracking: Boolean = false,
+        val tracking: TrackingOptions = TrackingOptions(),
+        val useXnnpack: Boolean = true,
+        val modelFile: File? = null,
+    ) {
+        init {
+            require(threads >= 0) { "threads $threads must be >= 0 (0: the engine's default)" }
+            require(minKeypointScore == null || minKeypointScore.isFinite()) { "minKeypointScore must be finite" }
+            require(minPoseScore == null || minPoseScore.isFinite()) { "minPoseScore must be finite" }
+        }
+    }
+
+    companion object {
+        /**
+         * An estimator for the model [spec] describes, loading its asset from the app (ExecuTorch: copied to
+         * app storage once, SHA-256 checked; TFLite: memory-mapped, which needs the asset stored
+         * uncompressed: `android { androidResources { noCompress += "tflite" } }`).
+         *
+         * @throws PoseException the native library is missing for the ExecuTorch engine (or for
+         *   [NativeProcessing.ON]), the asset is missing, compressed (TFLite) or does not match its hash,
+         *   or the model does not match its manifest.
+         * @throws IllegalArgumentException an option that does not apply (OFF with ExecuTorch).
+         */
+        @JvmStatic
+        @JvmOverloads
+        fun create(context: Context, spec: ModelSpec, options: Options = Options()): PoseEstimator =
+            Estimators.create(context, spec, options)
+    }
+}

@@ -1,0 +1,31 @@
+"""The AAR step's lines in the build report: per AAR what is inside (recipe, ABIs, engines) and what is missing."""
+
+from __future__ import annotations
+
+from mobilesdk.packaging import PackagingResult
+
+
+def size_text(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} KB"
+
+
+def packaging_lines(result: PackagingResult) -> list[str]:
+    lines = []
+    for a in result.aars:
+        abis = ", ".join(a.abis) or "none"
+        engines = "; ".join(a.engines) or "none"
+        lines.append(f"{a.path.name} ({size_text(a.bytes)}, {a.recipe}): {a.coordinate}")
+        lines.append(f"  facade {a.facade}; ABIs: {abis}; engines: {engines}")
+        for what in a.missing:
+            lines.append(f"  missing: {what}")
+    c = result.compile
+    runtime = "cached" if c.runtime_cached else f"compiled in {c.runtime_seconds:.1f} s"
+    facades = (
+        f"{c.facades_compiled} compiled in {c.facade_seconds:.1f} s"
+        if c.facades_compiled
+        else "none compiled"
+    )
+    lines.append(f"Kotlin: runtime {runtime}; facades: {facades}, {c.facades_cached} cached")
+    if result.m2 is not None and result.module_dir is not None:
+        lines.append(f"Maven repository {result.m2}; Gradle module sources {result.module_dir}")
+    return lines

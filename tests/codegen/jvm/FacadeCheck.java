@@ -1,0 +1,43 @@
+import io.mobilesdk.pose.ModelSpec;
+import java.lang.reflect.Field;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * For each generated facade class named on the command line: its SPEC (the constants the templates wrote)
+ * must equal what the runtime parses from its own MANIFEST_JSON (ModelSpec.fromManifest), field by field, and
+ * KEYPOINT_NAMES must be the spec's names. Prints "OK <class>" or "FAIL <class>: <field>" per class.
+ */
+public final class FacadeCheck {
+    private static Object get(Class<?> cls, String name) throws Exception {
+        Field f = cls.getField(name);
+        return f.get(null);
+    }
+
+    public static void main(String[] args) throws Exception {
+        int failures = 0;
+        for (String name : args) {
+            Class<?> cls = Class.forName(name);
+            ModelSpec spec = (ModelSpec) get(cls, "SPEC");
+            String json = (String) get(cls, "MANIFEST_JSON");
+            ModelSpec parsed = ModelSpec.fromManifest(json, (String) get(cls, "RECIPE"), (String) get(cls, "ASSET_NAME"));
+            String bad = null;
+            if (!spec.getModelId().equals(parsed.getModelId())) bad = "modelId";
+            else if (spec.getRuntime() != parsed.getRuntime()) bad = "runtime";
+            else if (!spec.getRecipe().equals(parsed.getRecipe())) bad = "recipe";
+            else if (!spec.getInput().equals(parsed.getInput())) bad = "input " + spec.getInput() + " vs " + parsed.getInput();
+            else if (!spec.getOutputs().equals(parsed.getOutputs())) bad = "outputs";
+            else if (!spec.getCodec().equals(parsed.getCodec())) bad = "codec " + spec.getCodec() + " vs " + parsed.getCodec();
+            else if (!spec.getKeypointNames().equals(parsed.getKeypointNames())) bad = "keypointNames";
+            else if (!spec.getSkeleton().equals(parsed.getSkeleton())) bad = "skeleton";
+            else if (!spec.getFlipPairs().equals(parsed.getFlipPairs())) bad = "flipPairs";
+            else if (!spec.getAssetName().equals(parsed.getAssetName())) bad = "assetName";
+            else if (!Objects.equals(spec.getManifestJson(), json)) bad = "manifestJson";
+            else if (!get(cls, "ASSET_SHA256").equals(spec.getSha256())) bad = "sha256";
+            else if (!((List<?>) get(cls, "KEYPOINT_NAMES")).equals(spec.getKeypointNames())) bad = "KEYPOINT_NAMES";
+            System.out.println(bad == null ? "OK " + name : "FAIL " + name + ": " + bad);
+            if (bad != null) failures++;
+        }
+        System.exit(failures == 0 ? 0 : 1);
+    }
+}
