@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 import yaml
 
 from mobilesdk.cards import ZOO_DIR, load_card
+
+
+def pytest_configure(config) -> None:
+    """Under ``pytest -n 2`` (the default, pyproject.toml) two workers share two cores: one torch thread each,
+    or their spinning OpenMP pools fight. Tests that exercise thread counts pass them explicitly."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+
+        torch.set_num_threads(1)
 
 
 def write_card(tmp: Path, base_id: str, **changes) -> Path:
@@ -71,3 +81,64 @@ def trained_movepose(small_cards) -> tuple[Path, Path]:
 
     card_path = small_cards["movepose"]
     return card_path, train_fixture(load_card(card_path))
+
+
+@pytest.fixture(scope="session")
+def trained_mobilehumanpose(small_cards) -> tuple[Path, Path]:
+    """(card, checkpoint) of mobilehumanpose-xs at 128x128 (32 depth bins, 16x16 grid), briefly trained."""
+    from tests.fixtures.training import train_fixture
+
+    card_path = small_cards["mobilehumanpose"]
+    return card_path, train_fixture(load_card(card_path), steps=200)
+
+
+@pytest.fixture(scope="session")
+def movepose_pte(trained_movepose, tmp_path_factory) -> dict:
+    """movepose-xs-128 with the trained fixture weights, built for ExecuTorch once for tests/native and
+    tests/android (a persistent cache: a warm session exports nothing). Keys: card, checkpoint, dir, pte,
+    manifest, artifact (tests/fixtures/artifacts.py). Read-only: tests copy what they change."""
+    from tests.fixtures.artifacts import build_executorch
+
+    return build_executorch(*trained_movepose, tmp_path_factory.mktemp("movepose-pte"))
+
+
+@pytest.fixture(scope="session")
+def vectors_dir(tmp_path_factory) -> Path:
+    """The shared test vectors (mobilesdk.vectors), written once per session for the C++ and Kotlin tests."""
+    from mobilesdk.vectors import write_vectors
+
+    out = tmp_path_factory.mktemp("vectors")
+    write_vectors(out)
+    return out
+
+
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+
+
+def user_card(tmp: Path, cls: str, **input_size) -> Path:
+    """A user card (``architecture.entry``) for one of the classes in tests/fixtures/user_models.py."""
+    size = {"width": 64, "height": 64, **input_size}
+    card = {
+        "id": f"user-{cls.lower()}",
+        "architecture": {"entry": str(FIXTURES_DIR / "user_models.py") + f":{cls}", "hparams": {"width": 8}},
+        "input": {"size": size, "mean": [0, 0, 0], "std": [255, 255, 255]},
+        "codec": {
+            "name": "heatmap",
+            "params": {"heatmap_size": {"width": size["width"] // 4, "height": size["height"] // 4}},
+        },
+        "keypoints": "coco-17",
+    }
+    path = tmp / f"{cls}.yaml"
+    path.write_text(yaml.safe_dump(card))
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_build(tmp_path_factory) -> Path:
+    """A user's tiny heatmap model built for both runtimes (fp32, random weights): a real build dir in ~10 s."""
+    from mobilesdk.build import BuildRequest, build
+
+    tmp = tmp_path_factory.mktemp("tiny")
+    card = load_card(user_card(tmp, "TinyHeatmapNet"))
+    build(BuildRequest(card=card, out=tmp / "dist", backend="all"))
+    return tmp / "dist" / card.id
