@@ -27,7 +27,7 @@ fi
 REPO_LOCAL="$(mvn -B -q -Dstyle.color=never org.apache.maven.plugins:maven-help-plugin:3.4.0:evaluate \
   -Dexpression=settings.localRepository -DforceStdout 2>/dev/null | sed 's/\x1b\[[0-9;]*m//g' | tail -n 1 || true)"
 [ -n "$REPO_LOCAL" ] && [ -d "$(dirname "$REPO_LOCAL")" ] || REPO_LOCAL="$HOME/.m2/repository"
-KEY="$(cat "$0" toolchain/pom.xml toolchain/kotlinc/pom.xml runtime/pom.xml | sha256sum | cut -c1-16)"
+KEY="$(cat "$HERE/$(basename "$0")" toolchain/pom.xml toolchain/kotlinc/pom.xml runtime/pom.xml | sha256sum | cut -c1-16)"
 STAMP="$REPO_LOCAL/io/mobilesdk/toolchain/offline-ready-$KEY"
 NEEDED=(
   "$REPO_LOCAL/io/mobilesdk/toolchain/tensorflow-lite-api-classes/2.16.1/tensorflow-lite-api-classes-2.16.1.jar"
