@@ -13,7 +13,7 @@ For each zoo card (default: movepose-xs and one model of each other family) it b
 then benchmarks all of one card's artifacts in ONE ``mobilesdk bench`` run per thread count, next to PyTorch
 eager and ONNX Runtime on the same weights and input, interleaved round by round, and prints p50, the ratio to
 ONNX Runtime and to eager, and the file size. ``--drift`` adds the keypoint drift of each recipe measured on
-the 128-px trained test fixtures (tests/fixtures/training.py; cached in .cache/test-fixtures): mean px against
+the 128-px trained test fixtures (tests/fixtures/training.py; cached in ~/.cache/mobilesdk/tests): mean px against
 eager on the 8 verification images, the build's own parity figure.
 """
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from mobilesdk import manifest as mf
 from mobilesdk.cards import Card, load_zoo
+from tests.fixtures import TEST_CACHE
 
 REPO = Path(__file__).resolve().parents[2]
-ANDROID_CACHE = REPO / ".cache" / "android"  # the compiled runtime jar, shared by every test session
+ANDROID_CACHE = TEST_CACHE / "android"  # the compiled runtime jar, shared by every test session
 RECIPES = {"executorch": ("xnnpack-fp32", ".pte", "NCHW"), "litert": ("litert-fp32", ".tflite", "NHWC")}
 FAKE_SHA = "5e" * 32
 TOOLS = {"mobilesdk": "0.1.0", "python": "3.11", "torch": "pinned", "executorch": "pinned"}

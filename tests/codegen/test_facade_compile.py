@@ -2,7 +2,7 @@
 jar, android-all 14, kotlin-stdlib) in ONE compiler run, then loaded on the JVM: the constants the templates
 wrote equal what the runtime's own parser reads from the facade's embedded manifest.
 
-Compiled jars are cached in .cache/android (keyed by sources): a session whose facades did not change finds
+Compiled jars are cached in TEST_CACHE/android (keyed by sources): a session whose facades did not change finds
 them there and starts only the JVM check.
 """
 

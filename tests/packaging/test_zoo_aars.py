@@ -3,7 +3,7 @@
 
 Each card is built once per session (these builds replace the old full-size default builds of
 tests/test_zoo_builds.py, so parity is asserted here the same way), through the CLI with the project's
-toolchain cache (.cache/android: the runtime jar compiles once per source change) and no native libraries
+toolchain cache (TEST_CACHE/android: the runtime jar compiles once per source change) and no native libraries
 (no NDK here; the report must say what the ExecuTorch AARs lack).
 """
 
