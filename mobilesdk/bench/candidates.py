@@ -107,6 +107,8 @@ def onnxruntime(path: Path, x: np.ndarray, threads: int) -> Candidate:
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # ORT's pool spins after each run by default, stealing the cores from the next interleaved candidate.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     t0 = time.perf_counter()
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
