@@ -5,8 +5,7 @@
 #     io.mobilesdk.toolchain:*-classes, Robolectric's android-all(-instrumented) 14 jars, the Kotlin compiler;
 #   - toolchain/kotlinc/pom.xml: the Kotlin compiler's classpath (for running K2JVMCompiler directly);
 #   - runtime/pom.xml: every plugin of its lifecycle up to `verify` (Kotlin, surefire and its JUnit 4
-#     provider, jar), Robolectric, JUnit, run once on one test class so the lazily resolved parts come too;
-#   - maven-deploy-plugin (a local repository layout for the AAR: deploy:deploy-file to a file:// URL).
+#     provider, jar), Robolectric, JUnit, run once on one test class so the lazily resolved parts come too.
 # About 450 MB land in ~/.m2 on the first run. Re-running is cheap: a stamp keyed by this script and the POMs
 # skips the work while the resolved artifacts are still there. Called by ./install.sh.
 set -euo pipefail
@@ -51,10 +50,6 @@ echo "maven-offline.sh: resolving the Kotlin, Android (Robolectric) and TFLite t
 # The runtime's lifecycle up to the jar, with one Robolectric test class (no test inputs: the rest skip).
 "${MVN[@]}" -f runtime/pom.xml verify -Dmobilesdk.build.dir="$WORK/runtime" -Dtest=ModelSpecTest \
   -Dsurefire.failIfNoSpecifiedTests=false
-# deploy:deploy-file into a throwaway file:// repository (the AAR step writes dist/<id>/m2 this way).
-"${MVN[@]}" org.apache.maven.plugins:maven-deploy-plugin:3.1.1:deploy-file \
-  -Dfile="$WORK/runtime/mobilesdk-pose-runtime-0.1.0.jar" -DgroupId=io.mobilesdk.check -DartifactId=check \
-  -Dversion=1 -Dpackaging=jar -Durl="file://$WORK/m2" -DgeneratePom=true
 # Prove it: the same steps offline.
 "${MVN[@]}" -o -f runtime/pom.xml package -Dmaven.test.skip=true -Dmobilesdk.build.dir="$WORK/offline"
 

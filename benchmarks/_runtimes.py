@@ -5,17 +5,17 @@ count, time candidates interleaved. Built on the product's own sessions (mobiles
 
 from __future__ import annotations
 
-import statistics
+import contextlib
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from mobilesdk.bench import candidates as cand
-from mobilesdk.bench.host import BenchPlan, _run_rounds
-from mobilesdk.runtimes import get_runtime
+from mobilesdk.bench.host import BenchPlan, run_rounds
+from mobilesdk.bench.stats import Stats
 
 Candidate = Callable[[], object]
 
@@ -42,10 +42,6 @@ def export_tflite(module, example: torch.Tensor, path: Path, precision="fp32", c
     return path
 
 
-def export_onnx(module, example: torch.Tensor, path: Path) -> Path:
-    return cand.export_onnx(module, example.numpy(), path)
-
-
 class Session:
     """Candidates loaded for one thread count; ``close()`` frees them before the next count."""
 
@@ -55,19 +51,15 @@ class Session:
         torch.set_num_threads(threads)
 
     def _artifact(self, runtime: str, path: Path, x: np.ndarray) -> Candidate:
-        session = get_runtime(runtime).open(Path(path), self.threads)
-        session.run([x])  # the first run applies XNNPACK: loading, not latency
-        self._open.append(session.close)
-        return lambda: session.run([x])
+        c = cand.artifact(Path(path), runtime, [x], self.threads, str(path), None)  # first run = loading
+        self._open.append(c.close)
+        return c.run
 
     def pte(self, path: Path, x: np.ndarray) -> Candidate:
         return self._artifact("executorch", path, np.ascontiguousarray(x))
 
     def tflite(self, path: Path, x: np.ndarray) -> Candidate:
         return self._artifact("litert", path, np.ascontiguousarray(x))
-
-    def onnx(self, path: Path, x: np.ndarray) -> Candidate:
-        return cand.onnxruntime(Path(path), np.ascontiguousarray(x), self.threads).run
 
     def eager(self, module, x: torch.Tensor) -> Candidate:
         return cand.eager(module.eval(), x.numpy(), self.threads).run
@@ -81,16 +73,19 @@ class Session:
 def interleave(candidates: dict[str, Candidate], runs: int = 30, warmup: int = 3) -> dict[str, list[float]]:
     """Every candidate ``warmup`` times, then ``runs`` rounds of one call each (order rotated); times in ms."""
     wrapped = [cand.Candidate(str(name), "script", "", 0, 0.0, fn) for name, fn in candidates.items()]
-    times = _run_rounds(wrapped, BenchPlan(warmup=warmup, iterations=runs), lambda: None)
+    times = run_rounds(wrapped, BenchPlan(warmup=warmup, iterations=runs), lambda: None)
     return {name: times[str(name)] for name in candidates}
 
 
 def p50(ts: Sequence[float]) -> float:
-    return statistics.median(ts)
+    return Stats.of(ts).p50
 
 
-def workdir() -> Path:
-    return Path(tempfile.mkdtemp(prefix="mobilesdk-bench-"))
+@contextlib.contextmanager
+def workdir() -> Iterator[Path]:
+    """A scratch folder for the exported files, removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="mobilesdk-bench-") as where:
+        yield Path(where)
 
 
 def nhwc(x: torch.Tensor) -> np.ndarray:

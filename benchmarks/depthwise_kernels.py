@@ -151,29 +151,29 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=[], help="substrings of candidate names to keep")
     args = parser.parse_args()
 
-    where = workdir()
-    torch.manual_seed(0)
-    example = torch.randn(1, args.channels, args.size, args.size)
-    calib = [torch.randn_like(example) for _ in range(4)]
-    print(
-        f"depthwise layers: {args.channels} channels, {args.size}x{args.size}, stride 1, 'same' padding; "
-        f"p50 of {args.runs} interleaved runs (ms)"
-    )
-    for precision in args.precision:
-        cands = candidates(args.channels, precision)
-        files = export_all(cands, example, calib, precision, where, args.only)
-        for threads in args.threads:
-            session = Session(threads)
-            runs = {}
-            x_nchw, x_nhwc = example.numpy(), nhwc(example)
-            for name, (pte, tfl) in files.items():
-                runs[f"et|{name}"] = session.pte(pte, x_nchw)
-                runs[f"lite|{name}"] = session.tflite(tfl, x_nhwc)
-                if precision == "fp32":
-                    runs[f"eager|{name}"] = session.eager(cands[name][0], example)
-            times = interleave(runs, args.runs)
-            session.close()
-            report(precision, threads, files, cands, times)
+    with workdir() as where:
+        torch.manual_seed(0)
+        example = torch.randn(1, args.channels, args.size, args.size)
+        calib = [torch.randn_like(example) for _ in range(4)]
+        print(
+            f"depthwise layers: {args.channels} channels, {args.size}x{args.size}, stride 1, 'same' padding; "
+            f"p50 of {args.runs} interleaved runs (ms)"
+        )
+        for precision in args.precision:
+            cands = candidates(args.channels, precision)
+            files = export_all(cands, example, calib, precision, where, args.only)
+            for threads in args.threads:
+                session = Session(threads)
+                runs = {}
+                x_nchw, x_nhwc = example.numpy(), nhwc(example)
+                for name, (pte, tfl) in files.items():
+                    runs[f"et|{name}"] = session.pte(pte, x_nchw)
+                    runs[f"lite|{name}"] = session.tflite(tfl, x_nhwc)
+                    if precision == "fp32":
+                        runs[f"eager|{name}"] = session.eager(cands[name][0], example)
+                times = interleave(runs, args.runs)
+                session.close()
+                report(precision, threads, files, cands, times)
 
 
 def report(precision, threads, files, cands, times) -> None:

@@ -46,44 +46,44 @@ def profile(args) -> None:
 
     if not args.files:
         raise SystemExit("profile needs --files X.pte ... (build them with `mobilesdk build`)")
-    where = workdir()
-    names = [Path(f).stem for f in args.files]
-    paths = dict(zip(names, map(Path, args.files), strict=True))
-    with quiet():
-        portable_lib._unsafe_reset_threadpool(1)
-    table: dict[str, dict[str, tuple[int, float]]] = {}
-    for name in names:
-        path = paths[name]
-        manifest = read_embedded(path)
-        example = torch.from_numpy(model_inputs(_crop(manifest), manifest.artifacts[0].input))
+    with workdir() as where:
+        names = [Path(f).stem for f in args.files]
+        paths = dict(zip(names, map(Path, args.files), strict=True))
         with quiet():
-            module = portable_lib._load_for_executorch(str(path), enable_etdump=True, debug_buffer_size=0)
-            for _ in range(args.runs):
-                module.forward([example])
-            etdump = where / f"{path.stem}.etdp"
-            module.write_etdump_result_to_file(str(etdump))
-            frame = Inspector(etdump_path=str(etdump)).to_dataframe()
-        kinds: dict[str, list[float]] = defaultdict(list)
-        for event, raw in zip(frame["event_name"], frame["raw"], strict=True):
-            if event in ("Method::init", "Program::load_method"):
-                continue
-            kinds[re.sub(r" #\d+$", "", event)].append(float(np.median(raw[1:])))  # first run: warm-up
-        table[name] = {k: (len(v), sum(v)) for k, v in kinds.items()}
-        print(f"  profiled {name}", file=sys.stderr, flush=True)
-    kinds_all = sorted(
-        {k for t in table.values() for k in t},
-        key=lambda k: -max(t.get(k, (0, 0))[1] for t in table.values()),
-    )
-    print(
-        "ExecuTorch per-operator p50 (ms, summed per kind; count in brackets), movepose-xs 256x256, 1 thread"
-    )
-    print(f"{'operator kind':<44}" + "".join(f" {n[:22]:>22}" for n in names))
-    for kind in kinds_all:
-        cells = []
+            portable_lib._unsafe_reset_threadpool(1)
+        table: dict[str, dict[str, tuple[int, float]]] = {}
         for name in names:
-            n, ms = table[name].get(kind, (0, 0.0))
-            cells.append(f"{ms:>16.3f} [{n:>3}]" if n else f"{'':>22}")
-        print(f"{kind[:44]:<44}" + "".join(f" {c:>22}" for c in cells))
+            path = paths[name]
+            manifest = read_embedded(path)
+            example = torch.from_numpy(model_inputs(_crop(manifest), manifest.artifacts[0].input))
+            with quiet():
+                module = portable_lib._load_for_executorch(str(path), enable_etdump=True, debug_buffer_size=0)
+                for _ in range(args.runs):
+                    module.forward([example])
+                etdump = where / f"{path.stem}.etdp"
+                module.write_etdump_result_to_file(str(etdump))
+                frame = Inspector(etdump_path=str(etdump)).to_dataframe()
+            kinds: dict[str, list[float]] = defaultdict(list)
+            for event, raw in zip(frame["event_name"], frame["raw"], strict=True):
+                if event in ("Method::init", "Program::load_method"):
+                    continue
+                kinds[re.sub(r" #\d+$", "", event)].append(float(np.median(raw[1:])))  # first run: warm-up
+            table[name] = {k: (len(v), sum(v)) for k, v in kinds.items()}
+            print(f"  profiled {name}", file=sys.stderr, flush=True)
+        kinds_all = sorted(
+            {k for t in table.values() for k in t},
+            key=lambda k: -max(t.get(k, (0, 0))[1] for t in table.values()),
+        )
+        print(
+            "ExecuTorch per-operator p50 (ms, summed per kind; count in brackets), movepose-xs 256x256, 1 thread"
+        )
+        print(f"{'operator kind':<44}" + "".join(f" {n[:22]:>22}" for n in names))
+        for kind in kinds_all:
+            cells = []
+            for name in names:
+                n, ms = table[name].get(kind, (0, 0.0))
+                cells.append(f"{ms:>16.3f} [{n:>3}]" if n else f"{'':>22}")
+            print(f"{kind[:44]:<44}" + "".join(f" {c:>22}" for c in cells))
 
 
 class Deconv(nn.Module):
@@ -143,44 +143,46 @@ def layer_cases():
 
 
 def layers(args) -> None:
-    where = workdir()
-    files = {}
-    for i, (name, (module, shape, kwargs)) in enumerate(layer_cases().items()):
-        module.eval()
-        x = torch.randn(*shape)
-        calib = [torch.randn(*shape) for _ in range(4)]
-        int8 = "int8" if kwargs else "int8-full"
-        base = where / f"l{i}"
-        files[name] = (
-            x,
-            export_pte(module, x, base.with_suffix(".fp32.pte")),
-            export_pte(module, x, base.with_suffix(".int8.pte"), quantize=int8, calibration=calib, **kwargs),
-            export_tflite(module, x, base.with_suffix(".fp32.tflite")),
-            export_tflite(
-                module, x, base.with_suffix(".int8.tflite"), precision=int8, calibration=calib, **kwargs
-            ),
-        )
-        print(f"  exported {name}", file=sys.stderr, flush=True)
-    for threads in args.threads:
-        session = Session(threads)
-        cands = {}
-        for name, (x, pf, pq, tf, tq) in files.items():
-            cands[(name, "et fp32")] = session.pte(pf, x.numpy())
-            cands[(name, "et int8")] = session.pte(pq, x.numpy())
-            cands[(name, "lite fp32")] = session.tflite(tf, nhwc(x))
-            cands[(name, "lite int8")] = session.tflite(tq, nhwc(x))
-        times = interleave(cands, args.runs)
-        session.close()
-        print(f"\n## single layers, {threads} thread(s), p50 ms of {args.runs} interleaved runs")
-        print(
-            f"{'layer':<32} {'ET fp32':>8} {'ET int8':>8} {'int8/fp32':>9} {'LiteRT fp32':>11} {'int8':>8} {'int8/fp32':>9}"
-        )
-        for name in files:
-            t = {k: p50(times[(name, k)]) for k in ("et fp32", "et int8", "lite fp32", "lite int8")}
-            print(
-                f"{name:<32} {t['et fp32']:>8.3f} {t['et int8']:>8.3f} {t['et int8'] / t['et fp32']:>8.2f}x "
-                f"{t['lite fp32']:>11.3f} {t['lite int8']:>8.3f} {t['lite int8'] / t['lite fp32']:>8.2f}x"
+    with workdir() as where:
+        files = {}
+        for i, (name, (module, shape, kwargs)) in enumerate(layer_cases().items()):
+            module.eval()
+            x = torch.randn(*shape)
+            calib = [torch.randn(*shape) for _ in range(4)]
+            int8 = "int8" if kwargs else "int8-full"
+            base = where / f"l{i}"
+            files[name] = (
+                x,
+                export_pte(module, x, base.with_suffix(".fp32.pte")),
+                export_pte(
+                    module, x, base.with_suffix(".int8.pte"), quantize=int8, calibration=calib, **kwargs
+                ),
+                export_tflite(module, x, base.with_suffix(".fp32.tflite")),
+                export_tflite(
+                    module, x, base.with_suffix(".int8.tflite"), precision=int8, calibration=calib, **kwargs
+                ),
             )
+            print(f"  exported {name}", file=sys.stderr, flush=True)
+        for threads in args.threads:
+            session = Session(threads)
+            cands = {}
+            for name, (x, pf, pq, tf, tq) in files.items():
+                cands[(name, "et fp32")] = session.pte(pf, x.numpy())
+                cands[(name, "et int8")] = session.pte(pq, x.numpy())
+                cands[(name, "lite fp32")] = session.tflite(tf, nhwc(x))
+                cands[(name, "lite int8")] = session.tflite(tq, nhwc(x))
+            times = interleave(cands, args.runs)
+            session.close()
+            print(f"\n## single layers, {threads} thread(s), p50 ms of {args.runs} interleaved runs")
+            print(
+                f"{'layer':<32} {'ET fp32':>8} {'ET int8':>8} {'int8/fp32':>9} {'LiteRT fp32':>11} {'int8':>8} {'int8/fp32':>9}"
+            )
+            for name in files:
+                t = {k: p50(times[(name, k)]) for k in ("et fp32", "et int8", "lite fp32", "lite int8")}
+                print(
+                    f"{name:<32} {t['et fp32']:>8.3f} {t['et int8']:>8.3f} {t['et int8'] / t['et fp32']:>8.2f}x "
+                    f"{t['lite fp32']:>11.3f} {t['lite int8']:>8.3f} {t['lite int8'] / t['lite fp32']:>8.2f}x"
+                )
 
 
 def main() -> None:
@@ -188,7 +190,6 @@ def main() -> None:
     parser.add_argument("what", choices=["profile", "layers"])
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--only", nargs="*", default=[])
     parser.add_argument("--files", nargs="*", default=[], help="profile these .pte files instead")
     args = parser.parse_args()
     profile(args) if args.what == "profile" else layers(args)

@@ -28,7 +28,7 @@ import numpy as np
 from mobilesdk import fsops
 from mobilesdk import manifest as mf
 from mobilesdk.cards import Card
-from mobilesdk.errors import MobileSDKError, VerifyError
+from mobilesdk.errors import MobileSDKError
 from mobilesdk.export.recipes import LAYOUTS, Recipe, select_recipes
 
 if TYPE_CHECKING:
@@ -390,7 +390,7 @@ def _build_artifact(ctx: _Context, recipe: Recipe) -> tuple[mf.ArtifactEntry, Ar
     done = replace(
         entry,
         file=file,
-        sha256=mf.sha256_file(path),
+        sha256=hit.sha256 if hit else mf.sha256_file(path),  # a hit's hash was just checked by _intact
         bytes=path.stat().st_size,
         lowering=lowering,
         parity=parity.to_json(),
@@ -418,8 +418,8 @@ def _check_request(req: BuildRequest) -> list[Recipe]:
 
 def build(req: BuildRequest, progress: Progress | None = None) -> BuildResult:
     from mobilesdk.fingerprint import model_fingerprint
-    from mobilesdk.modeling import load_eager, output_shapes
-    from mobilesdk.verify import eager_outputs, verification_crops
+    from mobilesdk.modeling import load_eager
+    from mobilesdk.verify import eager_outputs, raise_failures, verification_crops
 
     progress = progress or Progress()
     t0 = time.perf_counter()
@@ -438,14 +438,15 @@ def build(req: BuildRequest, progress: Progress | None = None) -> BuildResult:
     try:
         needs_calib = any(r.quantize.startswith("int8") for r in recipes)
         crops = verification_crops(card)
+        eager = eager_outputs(model, card, crops)
         ctx = _Context(
             req=req,
             model=model,
             base=_base_manifest(card, _model_section(card, req.checkpoint, checkpoint_sha, fingerprint)),
             fingerprint=fingerprint,
-            output_shapes=output_shapes(model, card),
+            output_shapes={n: (1, *e.shape[1:]) for n, e in zip(model.output_names, eager, strict=True)},
             crops=crops,
-            eager=eager_outputs(model, card, crops),
+            eager=eager,
             calibration=_calibration(req, progress) if needs_calib else None,
             previous=_previous_manifest(target),
             target=target,
@@ -458,9 +459,7 @@ def build(req: BuildRequest, progress: Progress | None = None) -> BuildResult:
             entry, art = _build_artifact(ctx, recipe)
             entries.append(entry)
             result.artifacts.append(art)
-        failures = [f for a in result.artifacts for f in a.parity.get("failures", [])]
-        if failures:
-            raise VerifyError(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+        raise_failures([f for a in result.artifacts for f in a.parity.get("failures", [])])
         for entry in kept:  # hard-link (or copy) still-valid artifacts of other recipes
             fsops.link_or_copy(target / entry.file, staging / entry.file)
         from mobilesdk.reports import write_reports

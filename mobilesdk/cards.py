@@ -47,6 +47,7 @@ KEYPOINT_PRESET_DIR = ZOO_DIR / "keypoints"
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")
 COLOR_ORDERS = ("rgb", "bgr")
 RESIZE_MODES = ("affine", "letterbox", "stretch")
+ROI_PADDING_DEFAULT, ROI_PADDING_RANGE = 1.25, (1.0, 4.0)  # MMPose/HRNet enlarge a detector's box by 1.25
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ class InputSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     resize: str
-    roi_padding: float = 1.25  # `affine` crops of a person box grow it by this factor (MMPose/HRNet: 1.25)
+    roi_padding: float = ROI_PADDING_DEFAULT  # `affine` crops of a person box grow it by this factor
 
 
 @dataclass(frozen=True)
@@ -327,16 +328,23 @@ def _input(r: _Reader, data: Mapping[str, Any]) -> InputSpec:
     )
 
 
+def is_budget(value: Any) -> bool:
+    """A keypoint-drift budget is a finite number > 0 (px): NaN, inf, 0 or negative would switch a gate off.
+    The one rule for cards, ``--int8-budget-px`` and the library's ``int8_mean_px``."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < float("inf")
+
+
 def _budget(r: _Reader, data: Mapping[str, Any]) -> float:
     value = r.get(data, "quantization", "int8_mean_px", 2.0, kind=float)
-    if not 0 < value < float("inf"):  # NaN, inf, 0 or negative would switch the int8 gate off
+    if not is_budget(value):
         raise r.fail("quantization.int8_mean_px", "a finite number > 0 (px)", value)
     return value
 
 
 def _roi_padding(r: _Reader, data: Mapping[str, Any], key: str) -> float:
-    value = r.get(data, key, "roi_padding", 1.25, kind=float)
-    if not 1.0 <= value <= 4.0:
+    value = r.get(data, key, "roi_padding", ROI_PADDING_DEFAULT, kind=float)
+    lo, hi = ROI_PADDING_RANGE
+    if not lo <= value <= hi:
         raise r.fail(f"{key}.roi_padding", "a number between 1 and 4 (box enlargement factor)", value)
     return value
 

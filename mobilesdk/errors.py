@@ -5,6 +5,18 @@ and keeps its traceback.
 """
 
 
+def first_line(exc: BaseException | str, limit: int | None = None, *, typed: bool = False) -> str:
+    """The first non-blank line of an exception's message (or of a text), cut to ``limit`` characters; with
+    ``typed``, prefixed by the exception's type (``ValueError: ...``). An exception without a message gives
+    its type name, an empty text gives ``""``."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = lines[0][:limit] if lines else ""
+    if isinstance(exc, BaseException):
+        name = type(exc).__name__
+        return f"{name}: {text}" if typed and text else (text or name)
+    return text
+
+
 class MobileSDKError(Exception):
     """Base class for every error a user can cause (bad card, bad checkpoint, bad flag...)."""
 

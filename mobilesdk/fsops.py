@@ -18,7 +18,9 @@ from pathlib import Path
 
 from mobilesdk.errors import MobileSDKError
 
-_OWNED = re.compile(r"^\..+\.(staging|old)-(\d+)-[0-9a-f]{8}$")
+_OWNED = re.compile(
+    r"^\..+\.(staging|old|partial)-(\d+)-[0-9a-f]{8}(\.[A-Za-z0-9]+)?$"
+)  # e.g. a partial .jar
 
 
 def owned_name(base: str, kind: str) -> str:
@@ -37,7 +39,8 @@ def pid_alive(pid: int) -> bool:
 
 
 def remove_stale(out: Path) -> list[str]:
-    """Remove staging/old directories in ``out`` whose owning process is gone; returns their names."""
+    """Remove what :func:`owned_name` named in ``out`` (staging/old directories, partial files) whose owning
+    process is gone; returns their names."""
     removed = []
     try:
         entries = list(out.iterdir())
@@ -46,7 +49,10 @@ def remove_stale(out: Path) -> list[str]:
     for entry in entries:
         match = _OWNED.match(entry.name)
         if match and int(match.group(2)) != os.getpid() and not pid_alive(int(match.group(2))):
-            shutil.rmtree(entry, ignore_errors=True)
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
             removed.append(entry.name)
     return removed
 
@@ -94,15 +100,16 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path) -> Iterator[None]:
+def locked(path: Path, *, wait: bool = True) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``path`` (created, with its parents) for the ``with`` block: builds of
-    one cache entry by concurrent processes run one after the other. The lock goes with the process."""
+    one cache entry by concurrent processes run one after the other. The lock goes with the process. With
+    ``wait=False`` a lock held elsewhere raises ``BlockingIOError`` instead of waiting."""
     import fcntl
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        fcntl.flock(f, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         try:
             yield
         finally:

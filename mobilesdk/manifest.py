@@ -47,16 +47,15 @@ from pathlib import Path
 from typing import Any
 
 from mobilesdk import __version__
+from mobilesdk.cards import RESIZE_MODES, ROI_PADDING_DEFAULT, ROI_PADDING_RANGE
 from mobilesdk.errors import MobileSDKError
+from mobilesdk.export import EMBED_KEY
+from mobilesdk.export.recipes import DTYPES, LAYOUTS
 
 SCHEMA = "mobilesdk-manifest"
 SCHEMA_VERSION = 1
-EMBED_KEY = "mobilesdk_manifest"
 MANIFEST_FILE = "manifest.json"
-FILE_DEPENDENT_KEYS = ("file", "sha256", "bytes", "parity", "lowering", "built_at")
-LAYOUTS = ("NCHW", "NHWC")
-DTYPES = ("float32", "uint8")
-RESIZE_MODES = ("affine", "letterbox", "stretch")
+FILE_DEPENDENT_KEYS = ("file", "sha256", "bytes", "lowering", "parity", "built_at")
 
 
 class ManifestError(MobileSDKError):
@@ -160,19 +159,12 @@ class ArtifactEntry:
             "cache_key": self.cache_key,
         }
         if self.file is not None:
-            doc.update(
-                file=self.file,
-                sha256=self.sha256,
-                bytes=self.bytes,
-                lowering=self.lowering,
-                parity=self.parity,
-                built_at=self.built_at,
-            )
+            doc.update({key: getattr(self, key) for key in FILE_DEPENDENT_KEYS})
         return doc
 
     def embedded(self) -> ArtifactEntry:
-        """Without the fields that depend on the finished file."""
-        return replace(self, file=None, sha256=None, bytes=None, lowering={}, parity=None, built_at=None)
+        """Without the fields that depend on the finished file (:data:`FILE_DEPENDENT_KEYS`)."""
+        return replace(self, **{key: {} if key == "lowering" else None for key in FILE_DEPENDENT_KEYS})
 
 
 @dataclass(frozen=True)
@@ -280,8 +272,9 @@ def _input_entry(c: _Check, doc: Any, key: str) -> InputEntry:
     want = (1, h, w, 3) if layout == "NHWC" else (1, 3, h, w)
     if shape != want:
         raise c.fail(f"{key}.shape", f"{list(want)} ({layout}, size {w}x{h})", list(shape))
-    padding = c.get(doc, key, "roi_padding", float, optional=True, default=1.25)
-    if not 1.0 <= padding <= 4.0:
+    padding = c.get(doc, key, "roi_padding", float, optional=True, default=ROI_PADDING_DEFAULT)
+    lo, hi = ROI_PADDING_RANGE
+    if not lo <= padding <= hi:
         raise c.fail(f"{key}.roi_padding", "a number in [1, 4]", padding)
     return InputEntry(
         name=c.get(doc, key, "name", str),

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from mobilesdk.cards import Card
-from mobilesdk.errors import ArchitectureError, CheckpointError
+from mobilesdk.errors import ArchitectureError, CheckpointError, first_line
 
 RANDOM_WEIGHTS_SEED = 0
 
@@ -52,19 +52,17 @@ def calibrate_batchnorm(model, card: Card, images: int = 4) -> None:
     which no parity figure or int8 calibration can say anything about. Deterministic (seeded images), so
     ``verify`` rebuilds the same eager model; a checkpoint's statistics are never touched.
     """
-    import numpy as np
     import torch
 
     from mobilesdk import synthetic
+    from mobilesdk.preprocess import normalize
 
     norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     if not norms:
         return
     w, h = card.input.size.width, card.input.size.height
     crops, _ = synthetic.make_samples(images, card.num_keypoints, w, h, card.keypoints.skeleton, seed=11)
-    x = (crops.astype(np.float32) - np.asarray(card.input.mean, np.float32)) / np.asarray(
-        card.input.std, np.float32
-    )
+    x = normalize(crops, card.input)
     momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
@@ -72,10 +70,10 @@ def calibrate_batchnorm(model, card: Card, images: int = 4) -> None:
     model.train()
     try:
         with torch.no_grad():
-            model(torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))))
+            model(torch.from_numpy(x))
     except Exception as exc:  # noqa: BLE001 — the user's forward raised
         raise ArchitectureError(
-            f"{card.path}: forward on a {images}x3x{h}x{w} input raised {_first_line(exc)}"
+            f"{card.path}: forward on a {images}x3x{h}x{w} input raised {first_line(exc, 300, typed=True)}"
         ) from None
     finally:
         for m, momentum in zip(norms, momenta, strict=True):
@@ -131,8 +129,7 @@ def read_state_dict(path: Path) -> dict[str, Any]:
             ) from None
         raise CheckpointError(f"{path}: not a readable PyTorch checkpoint (unpickling failed)") from None
     except Exception as exc:  # noqa: BLE001 — garbage bytes surface as IndexError, KeyError, UnicodeDecodeError...
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first})") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first_line(exc)})") from None
     state = dict(_unwrap(obj, path))
     if state and all(k.startswith("module.") for k in state):
         state = {k[len("module.") :]: v for k, v in state.items()}
@@ -169,11 +166,6 @@ def load_checkpoint(model, path: Path) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:300]}" if text else type(exc).__name__
-
-
 def load_eager(card: Card, checkpoint: Path | None = None):
     """The eval-mode model, its forward run once and its outputs checked against the card's codec.
 
@@ -189,7 +181,9 @@ def load_eager(card: Card, checkpoint: Path | None = None):
     except (ArchitectureError, CheckpointError):
         raise
     except Exception as exc:  # noqa: BLE001 — the user's constructor raised
-        raise ArchitectureError(f"{card.path}: building the architecture raised {_first_line(exc)}") from None
+        raise ArchitectureError(
+            f"{card.path}: building the architecture raised {first_line(exc, 300, typed=True)}"
+        ) from None
     codec = codec_for(card)
     names = tuple(model.output_names)
     if names != tuple(codec.output_names):
@@ -202,7 +196,7 @@ def load_eager(card: Card, checkpoint: Path | None = None):
             outs = model(torch.zeros(1, 3, h, w))
     except Exception as exc:  # noqa: BLE001 — the user's forward raised
         raise ArchitectureError(
-            f"{card.path}: forward on a 1x3x{h}x{w} input raised {_first_line(exc)}"
+            f"{card.path}: forward on a 1x3x{h}x{w} input raised {first_line(exc, 300, typed=True)}"
         ) from None
     outs = (outs,) if isinstance(outs, torch.Tensor) else tuple(outs)
     if len(outs) != len(names) or not all(isinstance(o, torch.Tensor) for o in outs):
@@ -227,14 +221,3 @@ def run_eager(model, batch) -> list:
         outs = model(torch.from_numpy(np.ascontiguousarray(batch)))
     outs = (outs,) if isinstance(outs, torch.Tensor) else outs
     return [o.numpy() for o in outs]
-
-
-def output_shapes(model, card: Card) -> dict[str, tuple[int, ...]]:
-    """The model's actual output shapes (batch 1), by name; SimCC heads may differ from the codec's canonical count."""
-    import torch
-
-    w, h = card.input.size.width, card.input.size.height
-    with torch.no_grad():
-        outs = model(torch.zeros(1, 3, h, w))
-    outs = (outs,) if isinstance(outs, torch.Tensor) else outs
-    return {n: tuple(o.shape) for n, o in zip(model.output_names, outs, strict=True)}

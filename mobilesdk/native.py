@@ -27,7 +27,7 @@ from importlib import metadata as importlib_metadata
 from importlib import util as importlib_util
 from pathlib import Path
 
-from mobilesdk import fsops
+from mobilesdk import fsops, tools
 from mobilesdk.errors import MobileSDKError
 
 NATIVE_DIR = Path(__file__).resolve().parent.parent / "android_template" / "native"
@@ -54,12 +54,7 @@ class NativeBuild:
 
 
 def find_tool(names: tuple[str, ...], what: str, hint: str, search_path: str | None = None) -> str:
-    """The first of ``names`` on ``search_path`` (default: the process's PATH); else a one-line error."""
-    for name in names:
-        found = shutil.which(name, path=search_path)
-        if found:
-            return found
-    raise NativeBuildError(f"{what} not found on PATH (looked for {', '.join(names)}); {hint}")
+    return tools.find_tool(names, what, hint, search_path, NativeBuildError)
 
 
 def executorch_dir() -> Path | None:
@@ -136,7 +131,7 @@ def _configure_args(variant: str, search_path: str | None) -> tuple[list[str], d
 
 
 def _run(cmd: list[str], log: Path, step: str, search_path: str | None) -> None:
-    env = None if search_path is None else {**os.environ, "PATH": search_path}
+    env = tools.tool_env(search_path)
     with open(log, "a", encoding="utf-8") as out:
         out.write("$ " + " ".join(cmd) + "\n")
         out.flush()
@@ -179,19 +174,16 @@ def build_native(
 
 def _prune(cache_dir: Path, variant: str, keep: Path) -> None:
     """Remove older builds of ``variant`` (stale sources) whose lock nobody holds; best effort."""
-    import fcntl
-
     for old in cache_dir.glob(f"{variant}-*"):
         if old == keep or not old.is_dir():
             continue
         lock = old.with_name(old.name + ".lock")
         try:
-            with open(lock, "a+") as f:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with fsops.locked(lock, wait=False):
                 shutil.rmtree(old, ignore_errors=True)
             lock.unlink(missing_ok=True)
-        except OSError:
-            continue  # in use by another process: leave it
+        except OSError:  # BlockingIOError: in use by another process, leave it
+            continue
 
 
 def _result(variant: str, build_dir: Path) -> NativeBuild:
@@ -211,9 +203,9 @@ def _result(variant: str, build_dir: Path) -> NativeBuild:
     )
 
 
-def runner_path(cache_dir: Path, *, search_path: str | None = None) -> Path:
+def runner_path(cache_dir: Path, *, jobs: int | None = None, search_path: str | None = None) -> Path:
     """The host ``mobilesdk-runner``, built on first use."""
-    build = build_native(cache_dir, "release", search_path=search_path)
+    build = build_native(cache_dir, "release", jobs=jobs, search_path=search_path)
     if build.runner is None:
         raise NativeBuildError(f"the native build in {build.build_dir} produced no mobilesdk-runner")
     return build.runner

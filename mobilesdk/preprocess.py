@@ -284,19 +284,13 @@ def warp_bilinear(image: np.ndarray, matrix: np.ndarray, width: int, height: int
 
 
 def to_model_input(values: np.ndarray, spec: InputSpec, layout: str, dtype: str) -> np.ndarray:
-    """Steps 5-6: (H, W, 3) RGB float -> (1, ...) model input in the card's colour order, layout and dtype."""
-    x = values[..., ::-1] if spec.color == "bgr" else values
+    """Steps 5-6: (H, W, 3) RGB float -> (1, ...) model input in the card's colour order, layout and dtype
+    (uint8: the values rounded, ``floor(v + 0.5)``; then :func:`crops_to_input`)."""
     if dtype == "uint8":
-        out = np.clip(np.floor(x + 0.5), 0, 255).astype(np.uint8)
-    elif dtype == "float32":
-        out = ((x - np.asarray(spec.mean)) / np.asarray(spec.std)).astype(np.float32)
-    else:
-        raise PreprocessError(f"input dtype {dtype!r}: must be float32 or uint8")
-    if layout == "NCHW":
-        out = out.transpose(2, 0, 1)
-    elif layout != "NHWC":
-        raise PreprocessError(f"input layout {layout!r}: must be NCHW or NHWC")
-    return np.ascontiguousarray(out[None])
+        values = np.clip(np.floor(values + 0.5), 0, 255).astype(np.uint8)
+    return crops_to_input(
+        values[None], layout=layout, dtype=dtype, color=spec.color, mean=spec.mean, std=spec.std
+    )
 
 
 def preprocess(
@@ -357,8 +351,9 @@ def crop_to_input(image: np.ndarray, spec: InputSpec, roi: Sequence[float] | Non
 def crops_to_input(
     crops: np.ndarray, *, layout: str, dtype: str, color: str, mean: Sequence[float], std: Sequence[float]
 ) -> np.ndarray:
-    """(N, H, W, 3) uint8 RGB crops at the input size -> (N, ...) model input (steps 5-6, batched), exactly
-    as :func:`to_model_input` computes it for one crop."""
+    """(N, H, W, 3) RGB crops at the input size (uint8, or float values for float32) -> (N, ...) model input
+    (steps 5-6, batched): the one implementation of colour order, normalisation (in float64, then float32)
+    and layout that every path uses."""
     x = crops[..., ::-1] if color == "bgr" else crops
     if dtype == "float32":
         x = ((x.astype(np.float64) - np.asarray(mean)) / np.asarray(std)).astype(np.float32)
@@ -372,12 +367,11 @@ def crops_to_input(
 
 
 def normalize(crops: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """(N, H, W, 3) uint8 RGB crops -> (N, 3, H, W) float32 in the card's colour order, normalised."""
-    x = crops[..., ::-1] if spec.color == "bgr" else crops
-    x = (x.astype(np.float32) - np.asarray(spec.mean, dtype=np.float32)) / np.asarray(
-        spec.std, dtype=np.float32
+    """(N, H, W, 3) uint8 RGB crops -> (N, 3, H, W) float32 in the card's colour order, normalised (what the
+    eager model takes; the same numbers an NCHW float32 artifact is fed)."""
+    return crops_to_input(
+        crops, layout="NCHW", dtype="float32", color=spec.color, mean=spec.mean, std=spec.std
     )
-    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
 def load_folder(folder: Path, spec: InputSpec, limit: int | None = None) -> tuple[np.ndarray, list[Path]]:

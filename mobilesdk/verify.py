@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from mobilesdk.cards import is_budget
 from mobilesdk.errors import MobileSDKError, VerifyError
 
 VERIFY_IMAGES = 8
@@ -88,14 +89,15 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def raise_failures(failures: list[str]) -> None:
+    """The gate failures of a build or a verify as one VerifyError: the first, and how many more."""
+    if failures:
+        raise VerifyError(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+
+
 def check_budget(value: Any, what: str) -> float:
-    """A keypoint-drift budget: a finite number > 0 (NaN, inf, 0 or negative would switch a gate off)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
+    """``value`` if it is a budget (:func:`mobilesdk.cards.is_budget`), else a one-line error naming ``what``."""
+    if not is_budget(value):
         raise MobileSDKError(f"{what}: a budget must be a finite number > 0 (px), got {value!r}")
     return float(value)
 

@@ -32,8 +32,15 @@ def test_leftovers_of_dead_processes_are_removed_and_live_ones_kept(tmp_path):
     for d in (dead, old, alive, mine, user):
         d.mkdir()
         (d / "f").write_text("x")
-    assert sorted(fsops.remove_stale(tmp_path)) == sorted([dead.name, old.name])
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([alive.name, mine.name, user.name])
+    partial = tmp_path / f".m.aar.partial-{_dead_pid()}-0123abcd"  # files of write_atomically, a jar's too
+    partial_jar = tmp_path / f".runtime.partial-{_dead_pid()}-0123abcd.jar"
+    live_partial = tmp_path / f".m.aar.partial-{os.getppid()}-0123abcd"
+    for f in (partial, partial_jar, live_partial):
+        f.write_text("x")
+    removed = [dead.name, old.name, partial.name, partial_jar.name]
+    assert sorted(fsops.remove_stale(tmp_path)) == sorted(removed)
+    kept = [alive.name, mine.name, user.name, live_partial.name]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
 
 
 def test_swap_restores_the_previous_build_when_the_final_rename_fails(tmp_path, monkeypatch):

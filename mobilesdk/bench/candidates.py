@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mobilesdk.errors import MobileSDKError
+if TYPE_CHECKING:
+    from mobilesdk.runtimes import TensorSpec
+
+from mobilesdk.errors import MobileSDKError, first_line
 
 COMPARE_CHOICES = ("eager", "onnxruntime")
 
@@ -33,16 +36,36 @@ class Candidate:
     recipe: str | None = None
     file: str | None = None
     bytes: int | None = None
-    info: dict[str, Any] = field(default_factory=dict)
+
+
+def generated_inputs(specs: Sequence[TensorSpec], seed: int = 0) -> list[np.ndarray]:
+    """Inputs for a file nobody described: uniform in [-1, 1) for floats, [0, 255] for integers."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for spec in specs:
+        dtype = np.dtype(spec.dtype)
+        if np.issubdtype(dtype, np.integer):
+            info = np.iinfo(dtype)
+            out.append(rng.integers(max(info.min, 0), min(info.max, 255) + 1, size=spec.shape).astype(dtype))
+        else:
+            out.append(rng.uniform(-1.0, 1.0, size=spec.shape).astype(dtype))
+    return out
 
 
 def artifact(
-    path: Path, runtime: str, inputs: list[np.ndarray], threads: int, name: str, recipe: str | None
+    path: Path, runtime: str, inputs: list[np.ndarray] | None, threads: int, name: str, recipe: str | None
 ) -> Candidate:
+    """``inputs``: what every round feeds the file; None: generated from the loaded file's own input spec."""
     from mobilesdk.runtimes import get_runtime
 
     session = get_runtime(runtime).open(path, threads)
-    session.run(inputs)  # the first run applies XNNPACK / packs weights: part of loading, not of latency
+    try:
+        if inputs is None:
+            inputs = generated_inputs(session.inputs)
+        session.run(inputs)  # the first run applies XNNPACK / packs weights: part of loading, not of latency
+    except BaseException:
+        session.close()
+        raise
     return Candidate(
         name=name,
         kind="artifact",
@@ -95,7 +118,8 @@ def export_onnx(model, x: np.ndarray, path: Path) -> Path:
             failure = exc
     tail = [line for line in log.text.splitlines() if line.strip()][-1:]
     raise MobileSDKError(
-        f"ONNX export for --compare onnxruntime failed: {type(failure).__name__}: {str(failure).splitlines()[0][:200] if str(failure) else ''}{(' [' + tail[0][:200] + ']') if tail else ''}"
+        f"ONNX export for --compare onnxruntime failed: {first_line(failure, 200, typed=True)}"
+        + (f" [{tail[0][:200]}]" if tail else "")
     )
 
 

@@ -168,19 +168,6 @@ def resolve_target(path: Path) -> Target:
     return Target(manifest.id, manifest, [(manifest.artifacts[0], path)])
 
 
-def _generated_inputs(specs: Sequence[dict[str, Any]], seed: int = 0) -> list[np.ndarray]:
-    rng = np.random.default_rng(seed)
-    out = []
-    for spec in specs:
-        shape, dtype = tuple(spec["shape"]), np.dtype(spec["dtype"])
-        if np.issubdtype(dtype, np.integer):
-            info = np.iinfo(dtype)
-            out.append(rng.integers(max(info.min, 0), min(info.max, 255) + 1, size=shape).astype(dtype))
-        else:
-            out.append(rng.uniform(-1.0, 1.0, size=shape).astype(dtype))
-    return out
-
-
 def _crop(manifest) -> np.ndarray:
     from mobilesdk import synthetic
     from mobilesdk.verify import VERIFY_SEED
@@ -198,7 +185,7 @@ def _crop(manifest) -> np.ndarray:
     return crops
 
 
-def _run_rounds(
+def run_rounds(
     candidates: list[cand.Candidate], plan: BenchPlan, tick: Callable[[], None]
 ) -> dict[str, list[float]]:
     for c in candidates:
@@ -267,7 +254,7 @@ def bench(
                 with progress.phase(
                     f"Timing {len(phase)} candidate(s) at {threads} thread(s)", total=total
                 ) as tick:
-                    samples = _run_rounds(phase, plan, tick)
+                    samples = run_rounds(phase, plan, tick)
             finally:
                 for c in phase:
                     c.close()
@@ -289,7 +276,7 @@ def _native(
     from mobilesdk import manifest as mf
     from mobilesdk.bench import native_runner
 
-    baselines = [r for r in phase if r.kind in ("eager", "onnxruntime")] or phase[:1]
+    baselines = _baselines(phase)
     out = []
     for target in targets:
         for entry, path in target.files:
@@ -320,7 +307,7 @@ def _native(
                 path.stat().st_size,
             )
             r.stages = stages
-            r.ratios = {b.name: stages["inference"].p50 / b.stats.p50 for b in baselines if b.stats.p50 > 0}
+            r.ratios = _ratios(stages["inference"].p50, baselines)
             out.append(r)
     return out
 
@@ -338,7 +325,7 @@ def _eager_model(manifest, card_path, checkpoint):
 def _load_phase(
     targets: list[Target], plan: BenchPlan, threads: int, model, x_nchw, onnx_path, progress
 ) -> list[cand.Candidate]:
-    from mobilesdk.runtimes import get_runtime, runtime_for_file
+    from mobilesdk.runtimes import runtime_for_file
     from mobilesdk.verify import model_inputs
 
     loaded: list[cand.Candidate] = []
@@ -353,10 +340,9 @@ def _load_phase(
                 crop = _crop(target.manifest) if target.manifest is not None else None
                 for entry, path in target.files:
                     runtime = entry.runtime if entry is not None else runtime_for_file(path).name
-                    if entry is not None and crop is not None:
-                        inputs = [model_inputs(crop, entry.input)]
-                    else:
-                        inputs = _generated_inputs(get_runtime(runtime).describe(path)["inputs"])
+                    inputs = (
+                        [model_inputs(crop, entry.input)] if entry is not None and crop is not None else None
+                    )
                     name = target.label + (entry.recipe if entry is not None else path.name)
                     loaded.append(
                         cand.artifact(path, runtime, inputs, threads, name, entry.recipe if entry else None)
@@ -386,7 +372,16 @@ def _results(
         )
         for c in phase
     ]
-    baselines = [r for r in out if r.kind in ("eager", "onnxruntime")] or out[:1]
+    baselines = _baselines(out)
     for r in out:
-        r.ratios = {b.name: r.stats.p50 / b.stats.p50 for b in baselines if b.stats.p50 > 0}
+        r.ratios = _ratios(r.stats.p50, baselines)
     return out
+
+
+def _baselines(phase: list[CandidateResult]) -> list[CandidateResult]:
+    """What ratios divide by: eager and ONNX Runtime when compared, else the phase's first candidate."""
+    return [r for r in phase if r.kind in ("eager", "onnxruntime")] or phase[:1]
+
+
+def _ratios(p50: float, baselines: list[CandidateResult]) -> dict[str, float]:
+    return {b.name: p50 / b.stats.p50 for b in baselines if b.stats.p50 > 0}

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mobilesdk.cli.options import checkpoint_option, json_option
+from mobilesdk.cli.runner import DEFAULT_CACHE
 
 
 def _csv(ctx, param, value):
@@ -66,7 +67,7 @@ def _csv(ctx, param, value):
 @click.option(
     "--native-cache",
     type=click.Path(path_type=Path, file_okay=False),
-    default=Path("~/.cache/mobilesdk/native"),
+    default=DEFAULT_CACHE,
     show_default=True,
     help="Where --runner native builds are cached.",
 )
@@ -109,11 +110,12 @@ def bench(
     from mobilesdk.cli.progress import RichProgress
 
     console = Console(stderr=True)
+    progress = RichProgress(console)
     runner = None
     if runner_kind == "native":
         from mobilesdk.native import runner_path
 
-        with RichProgress(console).phase("Building mobilesdk-runner (cached after the first time)"):
+        with progress.phase("Building mobilesdk-runner (cached after the first time)"):
             runner = runner_path(native_cache.expanduser())
     plan = BenchPlan(
         warmup=warmup,
@@ -130,7 +132,7 @@ def bench(
             card_path=card_path,
             checkpoint=checkpoint,
             workdir=Path(work),
-            progress=RichProgress(console),
+            progress=progress,
         )
     if report_path is not None:
         write_html(result, report_path)

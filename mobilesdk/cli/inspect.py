@@ -10,12 +10,11 @@ import click
 from mobilesdk.cli.options import json_option
 
 
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB"):
-        if n < 1024 or unit == "MB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)
+def _size(n: float) -> str:
+    if n < 1024:
+        return f"{n:.0f} B"
+    n /= 1024
+    return f"{n:.1f} KB" if n < 1024 else f"{n / 1024:.1f} MB"
 
 
 def _model_lines(model: dict) -> list[str]:

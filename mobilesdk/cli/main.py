@@ -7,7 +7,7 @@ import sys
 import click
 
 from mobilesdk import __version__
-from mobilesdk.errors import MobileSDKError
+from mobilesdk.errors import MobileSDKError, first_line
 
 COMMANDS = {
     "bench": "mobilesdk.cli.bench:bench",
@@ -49,15 +49,10 @@ class RootGroup(click.Group):
         try:
             return super().invoke(ctx)
         except MobileSDKError as exc:
-            raise click.ClickException(_one_line(str(exc)) or type(exc).__name__) from None
+            raise click.ClickException(first_line(exc)) from None
         except OSError as exc:  # ENOSPC, EACCES, EROFS... anywhere a command touches the file system
             where = f"{exc.filename}: " if exc.filename else ""
-            raise click.ClickException(f"{where}{exc.strerror or _one_line(str(exc))}") from None
-
-
-def _one_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[0] if lines else ""
+            raise click.ClickException(f"{where}{exc.strerror or first_line(exc)}") from None
 
 
 def set_torch_threads(threads: int | None) -> None:

@@ -31,9 +31,9 @@ def checkpoint_option(fn):
 
 
 def _positive_budget(ctx, param, value):
-    import math
+    from mobilesdk.cards import is_budget
 
-    if value is not None and (not math.isfinite(value) or value <= 0):
+    if value is not None and not is_budget(value):
         raise click.BadParameter(f"must be a finite number > 0 (px), got {value}")
     return value
 

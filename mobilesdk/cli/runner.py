@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-DEFAULT_CACHE = Path("~/.cache/mobilesdk/native")
+DEFAULT_CACHE = Path("~/.cache/mobilesdk/native")  # also the default of bench --native-cache
 
 
 @click.group()
@@ -25,9 +25,6 @@ def runner() -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Parallel compile jobs (default: all cores).")
 def build(cache_dir: Path, jobs: int | None) -> None:
     """Build mobilesdk-runner with CMake (reused when unchanged) and print its path."""
-    from mobilesdk.native import build_native
+    from mobilesdk.native import runner_path
 
-    result = build_native(cache_dir.expanduser(), "release", jobs=jobs)
-    if result.runner is None:
-        raise click.ClickException(f"the native build in {result.build_dir} produced no mobilesdk-runner")
-    click.echo(str(result.runner))
+    click.echo(str(runner_path(cache_dir.expanduser(), jobs=jobs)))

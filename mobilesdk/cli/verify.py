@@ -25,9 +25,8 @@ from mobilesdk.cli.options import budget_option, checkpoint_option, json_option,
 def verify(target: Path, card_path, checkpoint, int8_budget_px, threads, as_json: bool) -> None:
     """Run an artifact (or every artifact of a build dir) on the host and compare with eager PyTorch."""
     from mobilesdk.cli.main import set_torch_threads
-    from mobilesdk.errors import VerifyError
     from mobilesdk.reports import format_table
-    from mobilesdk.verify import verify_target
+    from mobilesdk.verify import raise_failures, verify_target
 
     set_torch_threads(threads)
     manifest, results = verify_target(
@@ -43,6 +42,4 @@ def verify(target: Path, card_path, checkpoint, int8_budget_px, threads, as_json
                 {"recipe": p.recipe, "file": path.name, "bytes": path.stat().st_size, "parity": p.to_json()}
             )
         click.echo(format_table(rows))
-    failures = [f for p in results for f in p.failures]
-    if failures:
-        raise VerifyError(failures[0] + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""))
+    raise_failures([f for p in results for f in p.failures])

@@ -237,14 +237,3 @@ def kotlin_value(value) -> str:
             + ")"
         )
     raise TypeError(f"no Kotlin literal for {type(value).__name__}")
-
-
-def xml_text(text: str) -> str:
-    """Text for an XML attribute or element (``&<>"'`` escaped)."""
-    return (
-        text.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace('"', "&quot;")
-        .replace("'", "&apos;")
-    )

@@ -57,12 +57,13 @@ class CodegenError(MobileSDKError):
 def runtime_versions() -> dict[str, str]:
     """The versions the static runtime is built with (``kotlin.version``, ``tflite.version``) from its POM."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
-    props = ET.parse(RUNTIME_DIR / "pom.xml").getroot().find("m:properties", ns)
+    root = ET.parse(RUNTIME_DIR / "pom.xml").getroot()
+    props = root.find("m:properties", ns)
     found = {el.tag.split("}")[1]: (el.text or "").strip() for el in props} if props is not None else {}
     return {
         "kotlin": found.get("kotlin.version", ""),
         "tflite": found.get("tflite.version", ""),
-        "runtime": ET.parse(RUNTIME_DIR / "pom.xml").getroot().findtext("m:version", "", ns),
+        "runtime": root.findtext("m:version", "", ns),
     }
 
 
@@ -121,7 +122,6 @@ class ModuleView:
     needs_native: bool
     recipe: str
     recipe_literal: str
-    precision: str
     package: str
     package_path: str
     facade_class: str
@@ -148,7 +148,6 @@ class ModuleView:
     min_sdk: int
     compile_sdk: int
     jvm_target: str
-    kotlin_version: str
     tflite_version: str
     native_library: str
     mobilesdk_version: str
@@ -264,7 +263,6 @@ def build_view(manifest: mf.Manifest, recipe: str) -> ModuleView:
         needs_native=engine["needs_native"],
         recipe=entry.recipe,
         recipe_literal=naming.kotlin_string(entry.recipe),
-        precision=entry.precision,
         package=package,
         package_path=package.replace(".", "/"),
         facade_class=naming.facade_class(manifest.id),
@@ -293,7 +291,6 @@ def build_view(manifest: mf.Manifest, recipe: str) -> ModuleView:
         min_sdk=MIN_SDK,
         compile_sdk=COMPILE_SDK,
         jvm_target=JVM_TARGET,
-        kotlin_version=versions["kotlin"],
         tflite_version=versions["tflite"],
         native_library=NATIVE_LIBRARY,
         mobilesdk_version=__version__,

@@ -23,17 +23,14 @@ if TYPE_CHECKING:
     import torch
 
 
-def rewrite_grouped_conv_transpose(module: torch.nn.Module, dense: bool = False) -> list[str]:
-    """Replace eligible grouped ConvTranspose2d submodules in place; returns their dotted names.
-
-    ``dense=True`` rewrites eligible ``groups == 1`` ones too (same exact form; costs (2R+1)^2 / (k/s)^2 times
-    the MACs, 2.25x for 4x4 s2, so it only pays where the runtime has no fast transposed conv).
-    """
+def rewrite_grouped_conv_transpose(module: torch.nn.Module) -> list[str]:
+    """Replace eligible grouped ConvTranspose2d submodules in place; returns their dotted names. (A dense one
+    has the same exact form, at (2R+1)^2 / (k/s)^2 times the MACs, 2.25x for 4x4 s2: it is left alone.)"""
     from torch import nn
 
     done = []
     for name, child in list(module.named_modules()):
-        if isinstance(child, nn.ConvTranspose2d) and is_subpixel_eligible(child, dense):
+        if isinstance(child, nn.ConvTranspose2d) and is_subpixel_eligible(child):
             parent_name, _, attr = name.rpartition(".")
             setattr(
                 module.get_submodule(parent_name) if parent_name else module,
@@ -44,12 +41,12 @@ def rewrite_grouped_conv_transpose(module: torch.nn.Module, dense: bool = False)
     return done
 
 
-def is_subpixel_eligible(ct: torch.nn.ConvTranspose2d, dense: bool = False) -> bool:
-    """Grouped (or any, with ``dense``), square stride ``s``, ``kernel - 2 * padding == s`` on both axes, no
+def is_subpixel_eligible(ct: torch.nn.ConvTranspose2d) -> bool:
+    """Grouped, square stride ``s``, ``kernel - 2 * padding == s`` on both axes, no
     dilation/output padding."""
     (kh, kw), (sh, sw), (ph, pw) = ct.kernel_size, ct.stride, ct.padding
     return (
-        (ct.groups > 1 or dense)
+        ct.groups > 1
         and sh == sw
         and ct.dilation == (1, 1)
         and tuple(ct.output_padding) == (0, 0)

@@ -36,7 +36,6 @@ Metadata scheme (``metadata`` -> ``constant_methods``)
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import functools
 import re
@@ -45,18 +44,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from mobilesdk.errors import ExportError
+from mobilesdk.errors import ExportError, first_line
+from mobilesdk.export import EMBED_KEY
 from mobilesdk.export.executorch_delegation import (
     BOUNDARY_OPS,
     LoweringReport,
     build_lowering_report,
     describe_blocking_ops,
 )
-from mobilesdk.export.executorch_runtime import (
-    check_initialises,
-    first_line,
-)
+from mobilesdk.export.executorch_runtime import check_initialises
 from mobilesdk.export.quiet import quiet
+from mobilesdk.export.rewrites import check_module_names
 
 if TYPE_CHECKING:
     import torch
@@ -69,7 +67,7 @@ __all__ = [
     "export_executorch",
 ]
 
-MANIFEST_METHOD = "mobilesdk_manifest"
+MANIFEST_METHOD = EMBED_KEY
 QUANTIZE_CHOICES = ("int8", "int8-full")
 _METHOD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -101,16 +99,18 @@ def export_executorch(
     """
     _check_arguments(example_input, quantize, calibration, metadata)
     out_path = Path(out_path)
+    keep = tuple(keep_float_modules) if quantize == "int8" else ()
+    if quantize is not None:  # names of the caller's model (the rewrites keep module paths)
+        check_module_names(model, keep, "keep_float_modules")
+        check_module_names(model, weight_only_modules, "weight_only_modules")
     model, rewrites = _prepare_module(model, quantize, split_large_kernels)
-    if quantize is not None:
-        _check_module_names(model, weight_only_modules, "weight_only_modules")
     with quiet():  # torch.export and the edge passes warn (FutureWarning); errors still propagate
         edge = _export_and_lower(
             model,
             example_input,
             quantize,
             calibration,
-            keep_float_modules,
+            keep,
             metadata,
             tuple(weight_only_modules),
         )
@@ -128,22 +128,19 @@ def export_executorch(
 
 
 def _prepare_module(model: torch.nn.Module, quantize: str | None, split_large_kernels: bool):
-    """An eval-mode deep copy with the export rewrites applied, and the records of those rewrites."""
-    module = copy.deepcopy(model).eval()
-    if quantize is None:
-        # XNNPACK runs a grouped ConvTranspose2d group by group ("Subconv2D"): MobilePoseNet's two depthwise
-        # 4x4/s2 upsamples took 65 of its 87 ms here; the exact grouped Conv2d + PixelShuffle form (the same
-        # rewrite as for LiteRT) halves the whole model (75 -> 34 ms, 1 thread). fp32 only: int8 keeps the
-        # ConvTranspose2d the quantizer is known to lower whole.
-        from mobilesdk.export.deconv import rewrite_grouped_conv_transpose
+    """An eval-mode deep copy with the export rewrites applied, and the records of those rewrites.
 
-        rewrite_grouped_conv_transpose(module)
-    rewrites: list[dict] = []
-    if split_large_kernels:
-        from mobilesdk.export.large_kernel import rewrite_large_depthwise
+    The grouped-deconv rewrite runs for fp32 only: XNNPACK runs a grouped ConvTranspose2d group by group
+    ("Subconv2D"; MobilePoseNet's two depthwise 4x4/s2 upsamples took 65 of its 87 ms here, 75 -> 34 ms with
+    the rewrite, 1 thread); int8 keeps the ConvTranspose2d the quantizer is known to lower whole."""
+    from mobilesdk.export.rewrites import prepare_module
 
-        rewrites += rewrite_large_depthwise(module, "fp32" if quantize is None else "int8")
-    return module, rewrites
+    return prepare_module(
+        model,
+        "fp32" if quantize is None else "int8",
+        grouped_deconv=quantize is None,
+        split_large_kernels=split_large_kernels,
+    )
 
 
 def _export_and_lower(
@@ -155,19 +152,12 @@ def _export_and_lower(
     metadata: Mapping[str, str],
     weight_only_modules: Sequence[str] = (),
 ):
-    """torch.export [-> PT2E int8 -> re-export] -> XNNPACK lowering, with ``model`` in eval mode meanwhile."""
-    was_training = model.training
-    model.eval()
-    try:
-        if quantize is None:
-            program = _export(model, example_input)
-        else:
-            keep = tuple(keep_float_modules) if quantize == "int8" else ()
-            _check_module_names(model, keep)
-            program = _quantize(model, example_input, calibration, keep, weight_only_modules)
-        return _lower(program, dict(metadata))
-    finally:
-        model.train(was_training)
+    """torch.export [-> PT2E int8 -> re-export] -> XNNPACK lowering of the eval-mode ``model``."""
+    if quantize is None:
+        program = _export(model, example_input)
+    else:
+        program = _quantize(model, example_input, calibration, keep_float_modules, weight_only_modules)
+    return _lower(program, dict(metadata))
 
 
 def _export(model: torch.nn.Module, example_input: torch.Tensor):
@@ -337,14 +327,6 @@ def _check_arguments(example_input, quantize, calibration, metadata) -> None:
             raise ExportError(f"metadata[{key!r}] must be a str, got {type(value).__name__}")
 
 
-def _check_module_names(model, names: Sequence[str], what: str = "keep_float_modules") -> None:
-    known = {name for name, _ in model.named_modules() if name}
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        sample = ", ".join(sorted(known, key=lambda n: (n.count("."), n))[:12])
-        raise ExportError(f"{what} not found in the model: {', '.join(unknown)} (modules: {sample} ...)")
-
-
 def _outside_modules(names: Sequence[str], except_in: Sequence[str] = ()):
     """Node filter: False for nodes under one of ``names`` unless they are also under one of ``except_in``."""
     from torchao.quantization.pt2e.quantizer.utils import get_module_name_filter
@@ -361,7 +343,7 @@ def _describe_export_failure(exc: Exception) -> str:
             "data-dependent control flow (Python branching on tensor values); use torch.where or torch.cond"
         )
     else:
-        problem = f"{type(exc).__name__}: {first_line(exc)}"
+        problem = first_line(exc, typed=True)
     call = re.search(r'File "([^"]+)", line (\d+), in (\S+)\n\s*(.*)', text.split("raised this error:")[-1])
     if call:
         file, line, function, code = call.groups()

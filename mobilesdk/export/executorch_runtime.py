@@ -13,19 +13,13 @@ import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from mobilesdk.errors import ExportError
+from mobilesdk.errors import ExportError, first_line
 from mobilesdk.export.quiet import quiet
 
 _T = TypeVar("_T")
 # "[file.cpp:LINE] message" lines of the runtime's logger; cpuinfo probes are noise, not reasons.
 _LOG_LINE = re.compile(r"^\[(?!cpuinfo)[\w.]+:\d+\] ")
 _LOG_LIMIT = 400
-
-
-def first_line(exc: BaseException) -> str:
-    """The first non-blank line of an exception's message (its type name when it has none)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 def get_runtime() -> Any:

@@ -102,7 +102,6 @@ class Piece:
 class Split:
     """A partition of a ``kernel = (kh, kw)`` kernel into pieces of <= 25 taps, and its modelled cost."""
 
-    kernel: tuple[int, int]
     pieces: tuple[Piece, ...]
     cost: float
 
@@ -123,17 +122,15 @@ def split_cost(pieces: Sequence[Piece], precision: str = "fp32") -> float:
 def plan_split(kernel: tuple[int, int], precision: str = "fp32") -> Split:
     """The cheapest two-level band partition of ``kernel`` (kh, kw) into <= 25-tap pieces (see module doc)."""
     kh, kw = kernel
-    best = min(
+    return min(
         (_plan_bands(kh, kw, precision, transpose=False), _plan_bands(kw, kh, precision, transpose=True)),
         key=lambda s: (s.cost, len(s.pieces)),
     )
-    return best
 
 
 def _plan_bands(n_bands_axis: int, n_seg_axis: int, precision: str, transpose: bool) -> Split:
     """Bands along the first axis (length ``n_bands_axis``), segments along the other, by two nested DPs."""
     extra = PIECE_COST[precision]
-    full = (n_bands_axis, n_seg_axis)
 
     def piece_cost(band: int, seg: int) -> float:
         tile = tile_for(band * seg, precision)
@@ -166,12 +163,10 @@ def _plan_bands(n_bands_axis: int, n_seg_axis: int, precision: str, transpose: b
     for band, segs in layout:
         offset = 0
         for seg in segs:
-            p = (start, offset, band, seg)
-            pieces.append(Piece(p[1], p[0], p[3], p[2]) if transpose else Piece(*p))
+            pieces.append(Piece(offset, start, seg, band) if transpose else Piece(start, offset, band, seg))
             offset += seg
         start += band
-    kernel = (n_seg_axis, n_bands_axis) if transpose else full
-    return Split(kernel, tuple(sorted(pieces, key=lambda p: (p.row, p.col))), cost - extra)
+    return Split(tuple(sorted(pieces, key=lambda p: (p.row, p.col))), cost - extra)
 
 
 # ------------------------------------------------------------------------------------------- the module
@@ -185,7 +180,6 @@ def is_large_depthwise(conv: nn.Module) -> bool:
     return (
         conv.groups > 1
         and conv.groups == conv.in_channels
-        and conv.out_channels % conv.groups == 0
         and kh * kw > MAX_TAPS
         and conv.padding_mode == "zeros"
     )
@@ -277,7 +271,7 @@ def build_split_conv(
     if pieces is None:
         split = plan_split(kernel, precision)
     else:
-        split = Split(kernel, tuple(pieces), split_cost(pieces, precision))
+        split = Split(tuple(pieces), split_cost(pieces, precision))
     _check_partition(kernel, split.pieces)
     return SplitDepthwiseConv2d(conv, split)
 

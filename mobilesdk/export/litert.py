@@ -61,16 +61,14 @@ Outputs
 
 from __future__ import annotations
 
-import copy
 import re
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mobilesdk.errors import ExportError
-from mobilesdk.export.deconv import rewrite_grouped_conv_transpose
+from mobilesdk.errors import ExportError, first_line
+from mobilesdk.export import EMBED_KEY
 from mobilesdk.export.litert_quantization import (
     WRAPPED,
     build_fp16_recipe,
@@ -80,6 +78,7 @@ from mobilesdk.export.litert_quantization import (
     to_user_path,
 )
 from mobilesdk.export.quiet import quiet
+from mobilesdk.export.rewrites import check_module_names, prepare_module
 from mobilesdk.export.tflite_flatbuffer import (
     add_metadata,
     count_ops,
@@ -91,7 +90,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-MANIFEST_METADATA = "mobilesdk_manifest"
+MANIFEST_METADATA = EMBED_KEY
 RESERVED_METADATA = frozenset(
     {
         "min_runtime_version",
@@ -149,7 +148,7 @@ def export_litert(
         model, example_input, precision, calibration, keep_float_modules, metadata
     )
     weight_only = list(weight_only_modules) if precision.startswith("int8") else []
-    _check_submodules(model, weight_only, "weight_only_modules")
+    check_module_names(model, weight_only, "weight_only_modules")
     precision_kind = "int8" if precision.startswith("int8") else "fp32"
     module, rewrites = _prepare_module(model, channel_last_input, split_large_kernels, precision_kind)
     sample = _file_layout(example_input, channel_last_input)
@@ -193,21 +192,13 @@ def _check_arguments(
         )
     _check_metadata(metadata)
     keep = list(keep_float_modules) if precision == "int8" else []
-    _check_submodules(model, keep, "keep_float_modules")
+    check_module_names(model, keep, "keep_float_modules")
     if not precision.startswith("int8"):
         return keep, []
     batches = _calibration_batches(calibration, example)
     if not batches:
         raise ExportError(f"precision '{precision}' needs calibration batches (got none)")
     return keep, batches
-
-
-def _check_submodules(model: torch.nn.Module, names: Sequence[str], what: str) -> None:
-    for name in names:
-        try:
-            model.get_submodule(name)
-        except AttributeError:
-            raise ExportError(f"{what}: model has no submodule '{name}'") from None
 
 
 def _file_layout(x: torch.Tensor, channel_last_input: bool) -> torch.Tensor:
@@ -223,7 +214,7 @@ def _check_runs_eagerly(module: torch.nn.Module, sample: torch.Tensor) -> None:
             module(sample)
         except Exception as e:
             raise ExportError(
-                f"model(example_input) failed before conversion ({_first_line(e)}); example_input must be "
+                f"model(example_input) failed before conversion ({first_line(e, 400, typed=True)}); example_input must be "
                 f"what the model takes (NCHW), not what the .tflite takes"
             ) from e
 
@@ -266,13 +257,9 @@ def _prepare_module(
     model: torch.nn.Module, channel_last_input: bool, split_large_kernels: bool, precision: str
 ) -> tuple[torch.nn.Module, list[dict]]:
     """Eval-mode deep copy, export rewrites applied (their records returned), NHWC wrapper if asked."""
-    module = copy.deepcopy(model).eval()
-    rewrite_grouped_conv_transpose(module)
-    rewrites: list[dict] = []
-    if split_large_kernels:
-        from mobilesdk.export.large_kernel import rewrite_large_depthwise
-
-        rewrites += rewrite_large_depthwise(module, precision)
+    module, rewrites = prepare_module(
+        model, precision, grouped_deconv=True, split_large_kernels=split_large_kernels
+    )
     if channel_last_input:
         with quiet():  # the first import of litert_torch logs from C++ (oneDNN, absl)
             import litert_torch
@@ -308,7 +295,7 @@ def _describe_failure(error: BaseException, log: str, channel_last_input: bool) 
             if isinstance(candidate, torch.fx.Node):
                 node = candidate
         tb = tb.tb_next
-    reason = _first_line(error)
+    reason = first_line(error, 400, typed=True)
     mlir_errors = [line.strip() for line in log.splitlines() if "error:" in line]
     if mlir_errors:
         reason += f" [{mlir_errors[0][:300]}]"
@@ -324,11 +311,6 @@ def _describe_failure(error: BaseException, log: str, channel_last_input: bool) 
         cls_name = cls if isinstance(cls, str) else cls.__name__
         where = f" in module '{path or '<root>'}' ({cls_name.rsplit('.', 1)[-1]})"
     return f"LiteRT conversion failed at op {node.target}{where}: {reason}"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return f"{type(error).__name__}: {text.splitlines()[0][:400]}"
 
 
 # ---------------------------------------------------------------------------- quantization and load check
@@ -351,7 +333,8 @@ def _quantize(content: bytes, recipe: list[dict[str, Any]], calibration: list[np
     stage = "int8 calibration/quantization" if calibration is not None else "fp16 weight casting"
     log = captured.text.strip().splitlines()
     raise ExportError(
-        f"LiteRT {stage} failed: {_first_line(failure)}" + (f" [{log[-1][:300]}]" if log else "")
+        f"LiteRT {stage} failed: {first_line(failure, 400, typed=True)}"
+        + (f" [{log[-1][:300]}]" if log else "")
     ) from failure
 
 
@@ -368,11 +351,5 @@ def _check_loads(content: bytes) -> None:
     log = [line for line in captured.text.splitlines() if line.strip()]
     detail = f" [{log[-1][:300]}]" if log else ""
     raise ExportError(
-        f"converted model does not load on the LiteRT interpreter: {_first_line(failure)}{detail}"
+        f"converted model does not load on the LiteRT interpreter: {first_line(failure, 400, typed=True)}{detail}"
     )
-
-
-def _index_key(name: str) -> tuple[int, str]:
-    """``output_10`` after ``output_2``: order signature names by their trailing index."""
-    match = re.search(r"(\d+)$", name)
-    return (int(match.group(1)) if match else sys.maxsize, name)

@@ -60,14 +60,11 @@ def build_fp16_recipe() -> list[dict[str, Any]]:
 
 
 def build_int8_recipe(
-    keep_float_regexes: Sequence[str],
-    weight_only_regexes: Sequence[str] = (),
-    weight_only_kind: str = "dynamic",
+    keep_float_regexes: Sequence[str], weight_only_regexes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
     """Static w8a8 everywhere, float for ``keep_float_regexes``, int8 weights + float activations for
-    ``weight_only_regexes``: ``"dynamic"`` (dynamic-range: int8 weights, the op quantizes its input at run
-    time; XNNPACK's qd8-f32-qc8w kernels) or ``"dequantize"`` (int8 weights behind an explicit DEQUANTIZE, float
-    compute). Scopes are op-output regexes from :func:`build_keep_float_regexes`.
+    ``weight_only_regexes`` (dynamic range: int8 weights, the op quantizes its input at run time; XNNPACK's
+    qd8-f32-qc8w kernels). Scopes are op-output regexes from :func:`build_keep_float_regexes`.
     """
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe, recipe_manager
 
@@ -80,13 +77,7 @@ def build_int8_recipe(
     for regex in keep_float_regexes:  # later entries win in ai_edge_quantizer
         manager.add_quantization_config(regex, qtyping.TFLOperationName.ALL_SUPPORTED, None, no_quantize)
     for regex in weight_only_regexes:
-        # Only ops with weights take these configs (FULLY_CONNECTED, CONV_2D...); others stay as set above.
-        if weight_only_kind == "dynamic":
-            manager.add_dynamic_config(regex, qtyping.TFLOperationName.FULLY_CONNECTED, 8)
-        elif weight_only_kind == "dequantize":
-            manager.add_weight_only_config(regex, qtyping.TFLOperationName.FULLY_CONNECTED, 8)
-        else:
-            raise ExportError(f"unknown weight-only kind {weight_only_kind!r} (dynamic, dequantize)")
+        manager.add_dynamic_config(regex, qtyping.TFLOperationName.FULLY_CONNECTED, 8)
     return manager.get_quantization_recipe()
 
 

@@ -18,6 +18,7 @@ by default, ``android_template/native/build-android/`` (what ``build_android.sh`
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,14 +35,22 @@ from mobilesdk.codegen import (
     render_pom,
     write_tree,
 )
-from mobilesdk.codegen.viewmodel import ANDROID_TEMPLATE, embedded_manifest_json
+from mobilesdk.codegen.viewmodel import ANDROID_TEMPLATE, NATIVE_LIBRARY
 from mobilesdk.errors import MobileSDKError
 from mobilesdk.packaging import aar as aar_mod
-from mobilesdk.packaging.compile import CompileStats, FacadeSource, classes_jar, compile_facades, runtime_jar
+from mobilesdk.packaging.compile import (
+    CompileStats,
+    FacadeSource,
+    classes_jar,
+    compile_facades,
+    read_jar,
+    runtime_jar,
+)
 from mobilesdk.packaging.elf import ABIS, check_library
-from mobilesdk.packaging.toolchain import Toolchain, find_toolchain
+from mobilesdk.packaging.toolchain import find_toolchain
 
 DEFAULT_NATIVE_LIBS = ANDROID_TEMPLATE / "native" / "build-android"
+JNI_LIBRARY = f"lib{NATIVE_LIBRARY}.so"  # the native core: pre/post-processing, the ExecuTorch engine
 NDK_HINT = (
     "build them with an Android NDK (ANDROID_NDK_HOME=... EXECUTORCH_ANDROID_DIR=... "
     "android_template/native/build_android.sh) and rebuild, or pass --native-libs DIR"
@@ -99,19 +108,21 @@ class PackagingResult:
 
 def choose_recipes(manifest: mf.Manifest, built: Sequence[str]) -> dict[str, str]:
     """runtime -> the recipe its AAR holds (see the module docstring)."""
-    chosen: dict[str, str] = {}
-    for recipe in built:
-        chosen[manifest.artifact(recipe).runtime] = recipe
+    chosen = {manifest.artifact(recipe).runtime: recipe for recipe in built}
+    built_runtimes = set(chosen)
     for entry in sorted(manifest.artifacts, key=lambda e: (e.built_at or "", e.recipe)):
-        if entry.runtime not in {manifest.artifact(r).runtime for r in built}:
+        if entry.runtime not in built_runtimes:
             chosen[entry.runtime] = entry.recipe  # later (newer) entries win
     return dict(sorted(chosen.items()))
 
 
-def find_native_libs(folder: Path | None) -> dict[str, list[Path]]:
-    """ABI -> the ``.so`` files of ``folder/<abi>/`` (known ABIs only), each checked; a defect is an error."""
+def find_native_libs(folder: Path | None) -> tuple[dict[str, list[Path]], dict[str, bool]]:
+    """(ABI -> the ``.so`` files of ``folder/<abi>/`` (known ABIs only), ABI -> whether its native core
+    :data:`JNI_LIBRARY` has the ExecuTorch engine (ABIs that have the core only)). Each library is checked; a
+    defect is an error."""
     folder = Path(folder) if folder is not None else DEFAULT_NATIVE_LIBS
     found: dict[str, list[Path]] = {}
+    executorch: dict[str, bool] = {}
     for abi in ABIS:
         libs = sorted(p for p in (folder / abi).glob("*.so") if p.is_file())
         for lib in libs:
@@ -120,18 +131,18 @@ def find_native_libs(folder: Path | None) -> dict[str, list[Path]]:
                 raise PackagingError(
                     f"{report.problems[0]} [AAR step; the verified model artifacts are in place]"
                 )
+            if lib.name == JNI_LIBRARY:
+                executorch[abi] = bool(report.has_executorch)
         if libs:
             found[abi] = libs
-    return found
+    return found, executorch
 
 
-def _engines(runtime: str, native: dict[str, list[Path]], tflite: str) -> tuple[list[str], list[str]]:
-    """(engines inside, what is missing) for an AAR of ``runtime`` with ``native`` libraries."""
-    from mobilesdk.packaging.elf import NO_EXECUTORCH_MARKER
-
-    jni = {abi: [p for p in libs if p.name == "libmobilesdk_pose_jni.so"] for abi, libs in native.items()}
-    jni = {abi: libs for abi, libs in jni.items() if libs}
-    with_et = [abi for abi, libs in jni.items() if NO_EXECUTORCH_MARKER not in libs[0].read_bytes()]
+def _engines(runtime: str, executorch: dict[str, bool], tflite: str) -> tuple[list[str], list[str]]:
+    """(engines inside, what is missing) for an AAR of ``runtime`` whose native cores are ``executorch``
+    (ABI -> the core has the ExecuTorch engine; see :func:`find_native_libs`)."""
+    jni = list(executorch)
+    with_et = [abi for abi, has in executorch.items() if has]
     if runtime == "executorch":
         if with_et:
             engines = [f"ExecuTorch (XNNPACK) in the native core on {', '.join(with_et)}"]
@@ -182,21 +193,27 @@ def package_build(
 
 
 def _assemble(
-    m: GeneratedModule, manifest: mf.Manifest, target: Path, native: dict[str, list[Path]], classes: bytes
+    m: GeneratedModule,
+    manifest: mf.Manifest,
+    target: Path,
+    native: dict[str, list[Path]],
+    executorch: dict[str, bool],
+    classes: bytes,
 ) -> tuple[AarResult, aar_mod.MavenArtifact]:
     """Write ``<artifactId>.aar`` and ``.pom`` of one module into ``target``."""
     v = m.view
     asset = GeneratedFile(f"assets/{v.asset_name}", source=target / v.asset_name)
     jni = [GeneratedFile(f"jni/{abi}/{lib.name}", source=lib) for abi, libs in native.items() for lib in libs]
-    embedded = mf.parse(embedded_manifest_json(manifest, v.recipe), "facade", embedded=True).to_json()
-    doc = aar_mod.record(v, manifest.artifact(v.recipe).bytes or 0, list(native), embedded)
+    # The document the facade embeds (embedded_manifest_json is its text). Not validated again: `manifest` was
+    # validated when it was read, and the embedded view only leaves fields out.
+    doc = aar_mod.record(v, manifest.artifact(v.recipe).bytes or 0, list(native), manifest.embedded(v.recipe))
     data = aar_mod.aar_bytes(aar_files(v), classes, doc, asset, jni)
     version = aar_mod.content_version(data)
     pom = render_pom(v, version)
     aar_path, pom_path = target / f"{v.artifact_id}.aar", target / f"{v.artifact_id}.pom"
-    aar_mod.write_file(aar_path, data)
-    aar_mod.write_file(pom_path, pom)
-    engines, missing = _engines(v.runtime, native, v.tflite_version)
+    fsops.write_atomically(aar_path, data)
+    fsops.write_atomically(pom_path, pom)
+    engines, missing = _engines(v.runtime, executorch, v.tflite_version)
     coordinate = f"{v.group_id}:{v.artifact_id}:{version}"
     facade = f"{v.package}.{v.facade_class}"
     aar = AarResult(
@@ -218,16 +235,12 @@ def _package(target: Path, built: Sequence[str], options: PackagingOptions, prog
     t0 = time.perf_counter()
     manifest = mf.read_manifest(target / mf.MANIFEST_FILE)
     choice = choose_recipes(manifest, built)
-    native = find_native_libs(options.native_libs)
+    native, executorch = find_native_libs(options.native_libs)
     modules = [generate_module(manifest, recipe, target, native) for recipe in choice.values()]
     result = PackagingResult()
     cache = Path(options.cache_dir).expanduser()
-    tools: list[Toolchain] = []
-
-    def toolchain() -> Toolchain:
-        if not tools:
-            tools.append(find_toolchain(cache, options.search_path))
-        return tools[0]
+    # looked for once, and only if something must be compiled
+    toolchain = functools.cache(lambda: find_toolchain(cache, options.search_path))
 
     sources = [
         FacadeSource(m.view.artifact_id, m.view.package_path, f"{m.view.facade_class}.kt", m.facade.read())
@@ -236,16 +249,15 @@ def _package(target: Path, built: Sequence[str], options: PackagingOptions, prog
     with progress.phase(
         f"Compiling the Kotlin facade{'s' if len(sources) > 1 else ''} ({', '.join(s.name for s in sources)})"
     ):
-        compiled = compile_facades(cache, sources, toolchain, result.compile)
         runtime = runtime_jar(cache, toolchain, result.compile)
-    aar_mod.remove_partials(target)
-    fsops.remove_stale(target)  # m2/ or android/ staged by a packaging step that was killed
+        compiled = compile_facades(cache, sources, toolchain, result.compile, runtime=runtime)
+    runtime_entries = read_jar(runtime)
+    fsops.remove_stale(target)  # m2/, android/ or partial files of a packaging step that was killed
     artifacts = []
     with progress.phase("Assembling the AAR" + ("s" if len(modules) > 1 else "")):
         for m in modules:
-            aar, artifact = _assemble(
-                m, manifest, target, native, classes_jar(runtime, compiled[m.view.artifact_id])
-            )
+            classes = classes_jar(runtime_entries, compiled[m.view.artifact_id])
+            aar, artifact = _assemble(m, manifest, target, native, executorch, classes)
             for what in aar.missing:
                 progress.warn(f"{aar.path.name} has no native engine: {what}")
             result.aars.append(aar)

@@ -18,20 +18,17 @@ Entries have fixed times, so the same inputs give the same bytes: the Maven vers
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
 import time
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from mobilesdk import __version__, fsops
+from mobilesdk import __version__
 from mobilesdk.codegen import GeneratedFile, ModuleView
 from mobilesdk.codegen.render import render_template
-from mobilesdk.packaging.compile import ZIP_DATE
+from mobilesdk.packaging.zips import zip_bytes
 
 RECORD = "META-INF/mobilesdk/model.json"
 RECORD_SCHEMA = "mobilesdk-aar"
@@ -67,13 +64,6 @@ def record(
     return doc
 
 
-def _info(name: str, compress: int) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(name, ZIP_DATE)
-    info.compress_type = compress
-    info.external_attr = 0o644 << 16
-    return info
-
-
 def aar_bytes(
     text_files: Sequence[GeneratedFile],
     classes: bytes,
@@ -84,32 +74,33 @@ def aar_bytes(
     """The AAR's bytes (deterministic). ``asset`` and ``jni`` paths are AAR entry names."""
     by_name = {f.path: f.read() for f in text_files}
     by_name["classes.jar"] = classes
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
+
+    def entries() -> Iterator[tuple[str, bytes, int]]:  # the asset and libraries are read one at a time
         for name in AAR_TEXT_ORDER:
             # classes.jar is a zip already: deflating it again gains nothing
-            z.writestr(
-                _info(name, zipfile.ZIP_STORED if name == "classes.jar" else zipfile.ZIP_DEFLATED),
+            yield (
+                name,
                 by_name.pop(name),
+                zipfile.ZIP_STORED if name == "classes.jar" else zipfile.ZIP_DEFLATED,
             )
         for name in sorted(by_name):
-            z.writestr(_info(name, zipfile.ZIP_DEFLATED), by_name[name])
-        z.writestr(_info(RECORD, zipfile.ZIP_DEFLATED), json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
-        z.writestr(_info(asset.path, zipfile.ZIP_STORED), asset.read())
+            yield name, by_name[name], zipfile.ZIP_DEFLATED
+        yield (
+            RECORD,
+            (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode("utf-8"),
+            zipfile.ZIP_DEFLATED,
+        )
+        yield asset.path, asset.read(), zipfile.ZIP_STORED
         for lib in sorted(jni, key=lambda f: f.path):
-            z.writestr(_info(lib.path, zipfile.ZIP_DEFLATED), lib.read())
-    return buf.getvalue()
+            yield lib.path, lib.read(), zipfile.ZIP_DEFLATED
+
+    return zip_bytes(entries())
 
 
 def content_version(aar: bytes) -> str:
     """The Maven version of an AAR: mobilesdk's version + the first 10 hex digits of the AAR's SHA-256, so the
     same coordinates always mean the same bytes (Gradle and Maven cache by coordinates)."""
     return f"{__version__}-{hashlib.sha256(aar).hexdigest()[:10]}"
-
-
-def write_file(path: Path, data: bytes) -> None:
-    """Atomically (temp + rename, :func:`mobilesdk.fsops.write_atomically`)."""
-    fsops.write_atomically(Path(path), data)
 
 
 @dataclass(frozen=True)
@@ -151,18 +142,3 @@ def repository_files(artifacts: Sequence[MavenArtifact]) -> list[GeneratedFile]:
         meta = render_template("maven/maven-metadata.xml.j2", v=a.view, version=a.version, last_updated=stamp)
         files += _checksums(f"{a.directory.rsplit('/', 1)[0]}/maven-metadata.xml", meta.encode("utf-8"))
     return files
-
-
-def remove_partials(folder: Path) -> None:
-    """Temporary files of a packaging step that was killed (their owning process is gone)."""
-    import re
-
-    pattern = re.compile(r"^\..+\.partial-(\d+)-[0-9a-f]{8}$")
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return
-    for entry in entries:
-        match = pattern.match(entry.name)
-        if match and int(match.group(1)) != os.getpid() and not fsops.pid_alive(int(match.group(1))):
-            entry.unlink(missing_ok=True)

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
-import shutil
 import subprocess
 import tempfile
 import time
@@ -31,6 +29,7 @@ from mobilesdk.codegen import runtime_sources
 from mobilesdk.codegen.viewmodel import JVM_TARGET, RUNTIME_DIR, runtime_versions
 from mobilesdk.errors import MobileSDKError
 from mobilesdk.packaging.toolchain import ANDROID_ALL, KOTLINC_POM, Toolchain
+from mobilesdk.packaging.zips import zip_bytes
 
 # Kotlin metadata 2.0: apps on Kotlin 1.9+ can read the classes (see runtime/pom.xml); bytecode for JVM 11,
 # which D8 desugars for every minSdk the AAR declares.
@@ -56,8 +55,8 @@ JVM_FLAGS = (
 COMPILER_MAIN = "org.jetbrains.kotlin.cli.jvm.K2JVMCompiler"
 RUNTIME_MODULE = "mobilesdk-pose-runtime"
 FACADE_MODULE = "mobilesdk-model-facades"
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same classes give the same bytes
 _FACADE_MAX_AGE_S = 60 * 86400  # facade jars unused for 60 days are pruned
+_JAR_MANIFEST = "META-INF/MANIFEST.MF"
 
 
 class CompileError(MobileSDKError):
@@ -214,25 +213,18 @@ def runtime_jar(
     return path
 
 
-def _read_jar(path: Path) -> dict[str, bytes]:
+def read_jar(path: Path) -> dict[str, bytes]:
+    """Entry name -> bytes of every file in the jar ``path`` (directories left out)."""
     with zipfile.ZipFile(path) as z:
         return {name: z.read(name) for name in z.namelist() if not name.endswith("/")}
 
 
 def write_jar(entries: dict[str, bytes], manifest: bool = True) -> bytes:
     """A jar of ``entries`` with fixed times and sorted names (MANIFEST.MF first): deterministic bytes."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        names = sorted(n for n in entries if n != "META-INF/MANIFEST.MF")
-        if manifest:
-            z.writestr(
-                zipfile.ZipInfo("META-INF/MANIFEST.MF", ZIP_DATE),
-                entries.get("META-INF/MANIFEST.MF", b"Manifest-Version: 1.0\r\n\r\n"),
-                zipfile.ZIP_DEFLATED,
-            )
-        for name in names:
-            z.writestr(zipfile.ZipInfo(name, ZIP_DATE), entries[name], zipfile.ZIP_DEFLATED)
-    return buf.getvalue()
+    default_manifest = b"Manifest-Version: 1.0\r\n\r\n"
+    head = [(_JAR_MANIFEST, entries.get(_JAR_MANIFEST, default_manifest))] if manifest else []
+    rest = [(n, entries[n]) for n in sorted(entries) if n != _JAR_MANIFEST]
+    return zip_bytes((name, data, zipfile.ZIP_DEFLATED) for name, data in [*head, *rest])
 
 
 def _batches(sources: Sequence[FacadeSource]) -> list[list[FacadeSource]]:
@@ -284,15 +276,19 @@ def compile_facades(
     sources: Sequence[FacadeSource],
     toolchain: Callable[[], Toolchain],
     stats: CompileStats | None = None,
+    *,
+    runtime: Path | None = None,
 ) -> dict[str, dict[str, bytes]]:
     """name -> {class entry path: bytes} for every facade, compiled against the cached runtime jar.
 
     Facades missing from the cache are compiled together (one compiler run per batch of distinct packages);
-    ``toolchain`` is only called when something must be compiled.
+    ``toolchain`` is only called when something must be compiled. ``runtime``: the jar :func:`runtime_jar`
+    gave (None: it is looked up here).
     """
     stats = stats or CompileStats()
     cache_dir = Path(cache_dir)
-    runtime = runtime_jar(cache_dir, toolchain, stats)
+    if runtime is None:
+        runtime = runtime_jar(cache_dir, toolchain, stats)
     rkey = runtime.stem.removeprefix("runtime-")
     facade_dir = cache_dir / "facades"
     facade_dir.mkdir(parents=True, exist_ok=True)
@@ -301,7 +297,7 @@ def compile_facades(
     for src in sources:
         jar = facade_dir / f"{facade_key(src, rkey)}.jar"
         if jar.is_file():
-            found[src.name] = _read_jar(jar)
+            found[src.name] = read_jar(jar)
             os.utime(jar)  # recently used: kept by the pruning below
             stats.facades_cached += 1
         else:
@@ -331,17 +327,11 @@ def _prune_facades(facade_dir: Path) -> None:
                 jar.unlink()
 
 
-def classes_jar(runtime: Path, facade_classes: dict[str, bytes]) -> bytes:
-    """``classes.jar`` of an AAR: the runtime's entries plus one facade's classes (the facade batch's empty
-    ``.kotlin_module`` is left out: a facade is an object, it has no top-level declarations to index)."""
-    entries = _read_jar(runtime)
-    clash = sorted(set(entries) & set(facade_classes))
+def classes_jar(runtime: dict[str, bytes], facade_classes: dict[str, bytes]) -> bytes:
+    """``classes.jar`` of an AAR: the runtime jar's entries (:func:`read_jar`) plus one facade's classes (the
+    facade batch's empty ``.kotlin_module`` is left out: a facade is an object, it has no top-level
+    declarations to index)."""
+    clash = sorted(set(runtime) & set(facade_classes))
     if clash:
         raise CompileError(f"facade classes collide with the runtime's: {clash[0]}")
-    entries.update(facade_classes)
-    return write_jar(entries)
-
-
-def clear_cache(cache_dir: Path) -> None:
-    """Remove every compiled jar and archive (tests; a user may also just delete the directory)."""
-    shutil.rmtree(cache_dir, ignore_errors=True)
+    return write_jar({**runtime, **facade_classes})

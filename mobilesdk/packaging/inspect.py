@@ -13,6 +13,7 @@ A file that cannot be inspected at all (missing, not a zip, an unknown kind) is 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import tempfile
@@ -116,7 +117,7 @@ def _android_manifest(data: bytes, report: InspectReport) -> dict[str, Any]:
 
 def _classes(data: bytes, report: InspectReport) -> tuple[dict[str, Any], dict[str, bytes]]:
     try:
-        with zipfile.ZipFile(_bytes_file(data)) as jar:
+        with zipfile.ZipFile(io.BytesIO(data)) as jar:
             classes = {n: jar.read(n) for n in jar.namelist() if n.endswith(".class")}
     except (zipfile.BadZipFile, OSError) as exc:
         report.defects.append(f"classes.jar is not a readable jar ({exc})")
@@ -129,12 +130,6 @@ def _classes(data: bytes, report: InspectReport) -> tuple[dict[str, Any], dict[s
         report.defects.append("classes.jar holds no classes")
     names = sorted(n.removesuffix(".class").replace("/", ".") for n in classes)
     return {"count": len(classes), "packages": dict(sorted(packages.items())), "names": names}, classes
-
-
-def _bytes_file(data: bytes):
-    import io
-
-    return io.BytesIO(data)
 
 
 def _native(z: zipfile.ZipFile, report: InspectReport) -> dict[str, list[dict[str, Any]]]:

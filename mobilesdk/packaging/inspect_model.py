@@ -50,10 +50,11 @@ def inspect_model(path: Path, report, tflite_runtime: str) -> dict[str, Any]:
     except MobileSDKError as exc:
         report.warnings.append(f"no usable embedded mobilesdk manifest ({exc})")
     try:
-        info["describe"] = get_runtime(runtime.name).describe(path) if runtime.name == "executorch" else None
         if runtime.name == "litert":
+            info["describe"] = None
             info.update(_tflite_ops(path, report, tflite_runtime))
         else:
+            info["describe"] = get_runtime(runtime.name).describe(path)
             info["delegates"] = _pte_delegates(path)
     except MobileSDKError as exc:
         report.defects.append(f"{path.name}: {exc}")
@@ -62,15 +63,15 @@ def inspect_model(path: Path, report, tflite_runtime: str) -> dict[str, Any]:
 
 def _tflite_ops(path: Path, report, tflite_runtime: str) -> dict[str, Any]:
     from mobilesdk.export.tflite_flatbuffer import get_op_name
-    from mobilesdk.runtimes.litert import check_model_file, read_metadata, read_model
+    from mobilesdk.runtimes.litert import metadata_of, open_model
 
-    model = read_model(check_model_file(path), path)
+    model = open_model(path)[1]
     ops: dict[str, dict[str, int]] = {}
     for sg in model.subgraphs:
         for op in sg.operators:
             key = f"{get_op_name(model, op)} v{model.operatorCodes[op.opcodeIndex].version}"
             ops.setdefault(key, {"count": 0})["count"] += 1
-    minimum = read_metadata(path).get("min_runtime_version", "").strip("\0").strip()
+    minimum = metadata_of(model, path).get("min_runtime_version", "").strip("\0").strip()
     out = {
         "ops": dict(sorted(ops.items())),
         "min_runtime_version": minimum or None,

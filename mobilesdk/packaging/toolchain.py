@@ -11,12 +11,11 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from mobilesdk import fsops
+from mobilesdk import fsops, tools
 from mobilesdk.codegen.viewmodel import ANDROID_TEMPLATE, runtime_versions
 from mobilesdk.errors import MobileSDKError
 
@@ -44,10 +43,7 @@ class Toolchain:
 
 
 def find_tool(name: str, what: str, hint: str, search_path: str | None) -> Path:
-    found = shutil.which(name, path=search_path)
-    if not found:
-        raise ToolchainError(f"{what} not found on PATH (looked for '{name}'); {hint}")
-    return Path(found)
+    return Path(tools.find_tool(name, what, hint, search_path, ToolchainError))
 
 
 def java_version(java: Path) -> str:
@@ -95,7 +91,7 @@ def compiler_classpath(cache_dir: Path, search_path: str | None) -> tuple[Path, 
         "dependency:build-classpath",
         f"-Dmdep.outputFile={out}",
     ]
-    env = None if search_path is None else {**os.environ, "PATH": search_path}
+    env = tools.tool_env(search_path)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env, check=False)
         if proc.returncode != 0 or not out.is_file():

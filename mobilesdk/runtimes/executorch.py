@@ -18,8 +18,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mobilesdk.errors import first_line
+from mobilesdk.export import EMBED_KEY
 from mobilesdk.export.executorch_runtime import call_runtime as _call
-from mobilesdk.export.executorch_runtime import first_line as _first_line
 from mobilesdk.export.executorch_runtime import get_runtime as _runtime
 from mobilesdk.export.quiet import quiet
 from mobilesdk.runtimes import ExportJob, RuntimeFileError, Session, SessionError, TensorSpec, read_header
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 PTE_IDENTIFIER = b"ET12"
-MANIFEST_METHOD = "mobilesdk_manifest"
+MANIFEST_METHOD = EMBED_KEY
 # ExecuTorch ScalarType codes (TensorInfo.dtype()) -> numpy dtype names.
 _SCALAR_TYPES = {
     0: "uint8",
@@ -120,7 +121,7 @@ class ExecuTorchSession(Session):
             outputs = self._method.execute(tensors)
         except Exception as exc:
             raise SessionError(
-                f"{self.path.name}: forward failed on the host runtime: {_first_line(exc)}"
+                f"{self.path.name}: forward failed on the host runtime: {first_line(exc)}"
             ) from exc
         return [o.detach().numpy().copy() if isinstance(o, torch.Tensor) else np.asarray(o) for o in outputs]
 

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mobilesdk.errors import first_line
+from mobilesdk.export import EMBED_KEY
 from mobilesdk.export.quiet import quiet
 from mobilesdk.runtimes import ExportJob, RuntimeFileError, Session, SessionError, TensorSpec, read_header
 
@@ -26,19 +28,24 @@ if TYPE_CHECKING:
 
 TFLITE_IDENTIFIER = b"TFL3"
 SIGNATURE = "serving_default"
-MANIFEST_METADATA = "mobilesdk_manifest"
+MANIFEST_METADATA = EMBED_KEY
 
 
-def check_model_file(path: Path) -> bytes:
-    """The file's bytes, after checking it is a readable ``.tflite`` flatbuffer (RuntimeFileError otherwise)."""
+def open_model(path: Path) -> tuple[bytes, Any]:
+    """The file's bytes and its object-API model, after checking it is a readable ``.tflite`` flatbuffer
+    (RuntimeFileError otherwise): one read, one unpack."""
     head = read_header(path, 8)
     if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
         raise RuntimeFileError(
             f"{path}: not a TFLite model (no '{TFLITE_IDENTIFIER.decode()}' flatbuffer header)"
         )
     content = Path(path).read_bytes()
-    read_model(content, path)
-    return content
+    return content, read_model(content, path)
+
+
+def check_model_file(path: Path) -> bytes:
+    """The file's bytes, after checking it is a readable ``.tflite`` flatbuffer (RuntimeFileError otherwise)."""
+    return open_model(path)[0]
 
 
 def read_model(content: bytes, path: Path) -> Any:
@@ -52,11 +59,6 @@ def read_model(content: bytes, path: Path) -> Any:
     if not model.subgraphs:
         raise RuntimeFileError(f"{path}: the TFLite model has no subgraph")
     return model
-
-
-def _one_line(exc: BaseException) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:300] if lines else type(exc).__name__
 
 
 def _index_key(name: str) -> tuple[int, str]:
@@ -84,7 +86,7 @@ class LiteRTSession(Session):
         if failure is not None:
             lines = [line for line in log.text.splitlines() if line.strip()]
             raise RuntimeFileError(
-                f"{path}: LiteRT cannot load it: {_one_line(failure)}"
+                f"{path}: LiteRT cannot load it: {first_line(failure, 300)}"
                 + (f" [{lines[-1][:200]}]" if lines else "")
             )
         signatures = self._interpreter.get_signature_list()
@@ -105,8 +107,7 @@ class LiteRTSession(Session):
                 for n in self._out_names
             )
         else:  # a model without signatures (not converted by litert-torch): plain tensor indices
-            self._runner = None
-            self._interpreter.allocate_tensors()
+            self._runner = None  # tensors are allocated above
             ins, outs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
             self._in_index = [d["index"] for d in ins]
             self._out_index = [d["index"] for d in outs]
@@ -136,7 +137,7 @@ class LiteRTSession(Session):
                 failure = exc
         lines = [line for line in log.text.splitlines() if line.strip()]
         raise SessionError(
-            f"{self.path.name}: LiteRT invoke failed: {_one_line(failure)}"
+            f"{self.path.name}: LiteRT invoke failed: {first_line(failure, 300)}"
             + (f" [{lines[-1][:300]}]" if lines else "")
         )
 
@@ -152,9 +153,13 @@ def open_session(path: Path, threads: int | None) -> LiteRTSession:
 
 def read_metadata(path: Path) -> dict[str, str]:
     """Every ``Model.metadata`` entry that is UTF-8 text (name -> text); binary converter entries are skipped."""
+    return metadata_of(open_model(path)[1], path)
+
+
+def metadata_of(model: Any, path: Path) -> dict[str, str]:
+    """:func:`read_metadata` of an unpacked model (``path`` names it in errors)."""
     from mobilesdk.export.tflite_flatbuffer import decode_text
 
-    model = read_model(check_model_file(path), path)
     found = {}
     for entry in model.metadata or []:
         if entry.buffer < 0 or entry.buffer >= len(model.buffers):
@@ -175,7 +180,7 @@ def read_metadata(path: Path) -> dict[str, str]:
 def describe(path: Path) -> dict[str, Any]:
     from mobilesdk.export.tflite_flatbuffer import count_ops
 
-    model = read_model(check_model_file(path), path)
+    model = open_model(path)[1]
     with open_session(path, 1) as session:
         return {
             "inputs": [s.__dict__ for s in session.inputs],

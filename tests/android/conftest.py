@@ -15,8 +15,6 @@ from mobilesdk import preprocess as pp
 from mobilesdk import synthetic
 from mobilesdk.cards import load_card
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 def _python_keypoints(session, codec, spec, frame: pp.Frame, rotation: int, roi) -> dict:
     """The Python path: preprocess -> ExecuTorch (host runtime) -> codec decode -> map to the frame."""

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures import NATIVE_CACHE
+
 REPO = Path(__file__).resolve().parents[2]
 RUNTIME = REPO / "android_template" / "runtime"
 
@@ -112,15 +114,13 @@ def _parse_reports(folder: Path) -> dict[str, dict[str, str]]:
 
 
 def _jni_library() -> Path:
-    """The host libmobilesdk_pose_jni.so built by mobilesdk.native (cached CMake build)."""
-    from mobilesdk.native import build_native
+    """The host libmobilesdk_pose_jni.so: the release build tests/native uses (same cache, file-locked)."""
+    from mobilesdk.native import NativeBuildError, jni_library_path
 
-    build = build_native(REPO / ".cache" / "native", "release")  # shared with tests/native (file-locked)
-    if build.jni is None:
-        pytest.fail(
-            f"the native build in {build.build_dir} has no libmobilesdk_pose_jni.so (JDK headers not found?)"
-        )
-    return Path(build.jni)
+    try:
+        return jni_library_path(NATIVE_CACHE)
+    except NativeBuildError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -96,16 +96,9 @@ def test_time_budget_runs_at_least_the_minimum_rounds(bare_files, tmp_path):
 
 def test_a_tflite_with_an_unsupported_op_is_a_clear_error(bare_files, tmp_path):
     from mobilesdk.errors import MobileSDKError
-    from mobilesdk.export import tflite_flatbuffer as fb
+    from tests.runtime_helpers import with_custom_op
 
-    model = fb.read_model((bare_files / "bare.tflite").read_bytes())
-    from ai_edge_litert import schema_py_generated as schema
-
-    code = model.operatorCodes[model.subgraphs[0].operators[0].opcodeIndex]
-    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-    code.customCode = "MobileSdkNoSuchOp"
-    bad = tmp_path / "custom.tflite"
-    bad.write_bytes(fb.write_model(model))
+    bad = with_custom_op(bare_files / "bare.tflite", tmp_path / "custom.tflite")
     with pytest.raises(MobileSDKError, match="LiteRT cannot load it"):
         bench(bad, BenchPlan(iterations=1), workdir=tmp_path)
 

@@ -22,6 +22,7 @@ import yaml
 
 from mobilesdk.cards import ZOO_DIR
 from tests.conftest import user_card
+from tests.runtime_helpers import with_custom_op
 
 CLI = str(Path(sys.executable).with_name("mobilesdk"))
 
@@ -30,20 +31,6 @@ def _limit_file_size():
     """A 'disk full' stand-in that needs no root: writes past 4 KB fail with EFBIG (the artifact is bigger)."""
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-
-
-def _custom_op_tflite(src: Path, dst: Path) -> str:
-    """``src`` with its first op turned into a custom op no runtime has."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    from mobilesdk.export import tflite_flatbuffer as fb
-
-    model = fb.read_model(src.read_bytes())
-    code = model.operatorCodes[model.subgraphs[0].operators[0].opcodeIndex]
-    code.builtinCode = code.deprecatedBuiltinCode = schema.BuiltinOperator.CUSTOM
-    code.customCode = "MobileSdkNoSuchOp"
-    dst.write_bytes(fb.write_model(model))
-    return str(dst)
 
 
 def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
@@ -188,7 +175,7 @@ def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
         (
             "out not permitted",
             ["build", "--card", ucard("TinyHeatmapNet"), "--out", "/sys/mobilesdk-out"],
-            "/sys/mobilesdk-out",
+            "--out /sys/mobilesdk-out: cannot write there",
             None,
         ),
         (
@@ -229,7 +216,7 @@ def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
         (
             "verify truncated pte",
             ["verify", write("cut.pte", pte.read_bytes()[: pte.stat().st_size // 2])],
-            "cut.pte",
+            "cut.pte is not a loadable ExecuTorch program",
             None,
         ),
         (
@@ -242,7 +229,7 @@ def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
         (
             "verify truncated tflite",
             ["verify", write("cut.tflite", tflite.read_bytes()[:5000])],
-            "cut.tflite",
+            "cut.tflite: corrupt TFLite flatbuffer",
             None,
         ),
         ("verify other file", ["verify", write("model.onnx", b"onnx")], "not a model file", None),
@@ -276,7 +263,7 @@ def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
         ),
         (
             "bench unsupported op",
-            ["bench", _custom_op_tflite(tflite, tmp / "custom.tflite")],
+            ["bench", str(with_custom_op(tflite, tmp / "custom.tflite"))],
             "unresolved custom op",
             None,
         ),
@@ -307,7 +294,7 @@ def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
         (
             "inspect truncated tflite",
             ["inspect", write("cut2.tflite", tflite.read_bytes()[:5000])],
-            "cut2.tflite",
+            "cut2.tflite: corrupt TFLite flatbuffer",
             None,
         ),
         (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -39,15 +40,10 @@ def test_sigterm_mid_build_removes_staging_and_the_out_dir_it_created(tmp_path):
     assert not out.exists(), f"left behind: {list(out.iterdir())}"
 
 
-def test_sigterm_keeps_an_existing_build_untouched(tmp_path):
+def test_sigterm_keeps_an_existing_build_untouched(tiny_build, tmp_path):
     out = tmp_path / "dist"
+    shutil.copytree(tiny_build, out / tiny_build.name)  # an existing build of this card (both runtimes)
     card = user_card(tmp_path, "TinyHeatmapNet")
-    assert (
-        subprocess.run(
-            [CLI, "build", "--card", str(card), "--out", str(out), "--no-aar"], capture_output=True
-        ).returncode
-        == 0
-    )
     before = {p.name: p.read_bytes() for p in (out / "user-tinyheatmapnet").iterdir()}
     card.write_text(card.read_text().replace("width: 8", "width: 12"))  # another model: a real export
     result = _build_and_terminate(card, out)

@@ -3,13 +3,10 @@ tool versions (so the golden files change only when the templates, the naming or
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from mobilesdk import manifest as mf
 from mobilesdk.cards import Card, load_zoo
 from tests.fixtures import TEST_CACHE
 
-REPO = Path(__file__).resolve().parents[2]
 ANDROID_CACHE = TEST_CACHE / "android"  # the compiled runtime jar, shared by every test session
 RECIPES = {"executorch": ("xnnpack-fp32", ".pte", "NCHW"), "litert": ("litert-fp32", ".tflite", "NHWC")}
 FAKE_SHA = "5e" * 32

@@ -98,7 +98,3 @@ def test_kotlin_numbers_and_values():
     )
     with pytest.raises(TypeError):
         naming.kotlin_value(object())
-
-
-def test_xml_text():
-    assert naming.xml_text('<a & "b">') == "&lt;a &amp; &quot;b&quot;&gt;"

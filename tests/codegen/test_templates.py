@@ -8,7 +8,9 @@ a card, regenerate them on purpose and review the diff:
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,15 @@ def test_long_manifests_are_split_under_the_jvm_constant_limit():
     assert len(v.manifest_chunks) > 8 and all(len(c.encode()) < 65535 for c in v.manifest_chunks)
     text = next(f for f in render_tree("module", v) if f.path.endswith(".kt")).data.decode()
     assert ').joinToString("")' in text
+
+
+def test_xml_templates_escape_what_they_print():
+    title = "a <b> & \"c\" 'd'"
+    v = dataclasses.replace(_view("movepose-xs", "litert"), title=title)
+    pom = ET.fromstring(render_pom(v, "0.1.0-0123456789"))  # well-formed despite the markup characters
+    assert pom.findtext("m:name", "", {"m": "http://maven.apache.org/POM/4.0.0"}) == f"{title} (litert)"
+    facade = next(f for f in render_tree("module", v) if f.path.endswith(".kt")).data.decode()
+    assert f" * {title} (" in facade  # Kotlin sources are not XML-escaped
 
 
 def test_strict_undefined_names_the_missing_field():

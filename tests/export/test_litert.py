@@ -322,7 +322,7 @@ def test_unconvertible_op_names_op_and_module(tmp_path):
         ({"precision": "int8", "calibration": [torch.randn(1, 3, 32, 32)]}, r"calibration\[0\]"),
         (
             {"precision": "int8", "calibration": [torch.randn(1, 3, 64, 64)], "keep_float_modules": ["nope"]},
-            "'nope'",
+            "keep_float_modules not found in the model: nope",
         ),
         ({"metadata": {"min_runtime_version": b"x"}}, "reserved"),
         ({"metadata": {MANIFEST_METADATA: b""}}, "empty"),

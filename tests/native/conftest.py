@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures import TEST_CACHE
+from tests.fixtures import NATIVE_CACHE
 from tests.fixtures.artifacts import build_executorch, with_poisoned_bias
-
-REPO = Path(__file__).resolve().parents[2]
-NATIVE_CACHE = TEST_CACHE / "native"
 
 
 @pytest.fixture(scope="session")

@@ -9,17 +9,16 @@ import subprocess
 FUZZ_SECONDS = 60
 
 
-def _run_tests(binary, vectors_dir, pte, nonfinite, extra_env=None):
-    env = {
-        **os.environ,
-        "MSDK_VECTORS_DIR": str(vectors_dir),
-        "MSDK_TEST_PTE": str(pte),
-        "MSDK_TEST_NAN_PTE": str(nonfinite["nan"]),
-        "MSDK_TEST_INF_PTE": str(nonfinite["inf"]),
-        **(extra_env or {}),
-    }
+def _run_tests(binary, pte, vectors_dir=None, nonfinite=None, extra_env=None, args=()):
+    """Runs the GoogleTest binary (extra gtest ``args``, e.g. a filter); every selected test must pass, none skip."""
+    env = {**os.environ, "MSDK_TEST_PTE": str(pte), **(extra_env or {})}
+    if vectors_dir is not None:
+        env["MSDK_VECTORS_DIR"] = str(vectors_dir)
+    if nonfinite is not None:
+        env["MSDK_TEST_NAN_PTE"] = str(nonfinite["nan"])
+        env["MSDK_TEST_INF_PTE"] = str(nonfinite["inf"])
     proc = subprocess.run(
-        [str(binary), "--gtest_brief=1"], capture_output=True, text=True, env=env, timeout=600
+        [str(binary), *args, "--gtest_brief=1"], capture_output=True, text=True, env=env, timeout=600
     )
     tail = (proc.stdout + proc.stderr)[-4000:]
     assert proc.returncode == 0, tail
@@ -30,7 +29,7 @@ def _run_tests(binary, vectors_dir, pte, nonfinite, extra_env=None):
 
 def test_gtest_release(native_release, vectors_dir, movepose_pte, nonfinite_ptes):
     assert native_release.tests is not None and native_release.has_executorch
-    _run_tests(native_release.tests, vectors_dir, movepose_pte["pte"], nonfinite_ptes)
+    _run_tests(native_release.tests, movepose_pte["pte"], vectors_dir, nonfinite_ptes)
     # Passed and not skipped (checked above) and compiled in: the NaN/inf programs' test ran.
     listed = subprocess.run(
         [str(native_release.tests), "--gtest_list_tests"], capture_output=True, text=True, timeout=60
@@ -38,17 +37,9 @@ def test_gtest_release(native_release, vectors_dir, movepose_pte, nonfinite_ptes
     assert "EstimatorNonFinite." in listed and "NanAndInfOutputsAreNumericErrorsNamingTheOutput" in listed
 
 
-def test_gtest_integral3d_model(native_release, vectors_dir, mobilehumanpose_pte):
+def test_gtest_integral3d_model(native_release, mobilehumanpose_pte):
     """The estimator tests again on a program whose codec is integral-3d (one volumetric output)."""
-    env = {"MSDK_TEST_PTE": str(mobilehumanpose_pte["pte"])}
-    proc = subprocess.run(
-        [str(native_release.tests), "--gtest_filter=EstimatorPte.*", "--gtest_brief=1"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=600,
-    )
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    _run_tests(native_release.tests, mobilehumanpose_pte["pte"], args=["--gtest_filter=EstimatorPte.*"])
 
 
 def test_gtest_under_asan_ubsan(native_sanitize, vectors_dir, movepose_pte, nonfinite_ptes):
@@ -59,7 +50,7 @@ def test_gtest_under_asan_ubsan(native_sanitize, vectors_dir, movepose_pte, nonf
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:detect_odr_violation=0",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
     }
-    _run_tests(native_sanitize.tests, vectors_dir, movepose_pte["pte"], nonfinite_ptes, env)
+    _run_tests(native_sanitize.tests, movepose_pte["pte"], vectors_dir, nonfinite_ptes, env)
 
 
 def test_fuzz_manifest_preprocess_decode(native_sanitize, movepose_pte, tmp_path):
@@ -108,7 +99,7 @@ def test_native_build_is_cached(native_release, monkeypatch):
     """A second call with unchanged sources reuses the finished build: no CMake (no process at all) runs and
     no file of the build directory is touched, so warm test sessions do not compile."""
     from mobilesdk import native
-    from tests.native.conftest import NATIVE_CACHE
+    from tests.fixtures import NATIVE_CACHE
 
     before = _tree(native_release.build_dir)
     assert any(name == "mobilesdk_native_tests" for name, _, _ in before)

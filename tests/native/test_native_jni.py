@@ -231,7 +231,7 @@ public final class Smoke {
 def test_jni_library_loads_and_throws_documented_exceptions(native_release, movepose_pte, tmp_path):
     javac, java = shutil.which("javac"), shutil.which("java")
     if not javac or not java:
-        pytest.skip("no JDK on PATH")
+        pytest.fail("no JDK on PATH (javac, java): ./install.sh installs one")
     assert native_release.jni is not None
     _java_source(tmp_path)
     sources = [str(p) for p in tmp_path.rglob("*.java")]
@@ -260,6 +260,6 @@ def test_jni_library_loads_and_throws_documented_exceptions(native_release, move
 
 def test_jni_library_path_is_exposed(native_release):
     from mobilesdk.native import jni_library_path
-    from tests.native.conftest import NATIVE_CACHE
+    from tests.fixtures import NATIVE_CACHE
 
     assert jni_library_path(NATIVE_CACHE) == native_release.jni

@@ -45,23 +45,15 @@ def png(tmp_path_factory) -> tuple[Path, np.ndarray]:
 
 
 def _execute_pte(pte: Path, x: np.ndarray) -> list[np.ndarray]:
-    import torch
-    from executorch.runtime import Runtime
+    from tests.runtime_helpers import run_model
 
-    method = Runtime.get().load_program(str(pte)).load_method("forward")
-    return [o.detach().numpy().copy() for o in method.execute([torch.from_numpy(np.ascontiguousarray(x))])]
+    return run_model(pte, [x])
 
 
 def _eager(card_path: Path, checkpoint: Path, x: np.ndarray) -> list[np.ndarray]:
-    import torch
+    from mobilesdk.modeling import build_model, run_eager
 
-    from mobilesdk.modeling import build_model
-
-    model = build_model(load_card(card_path), checkpoint).eval()
-    with torch.no_grad():
-        outs = model(torch.from_numpy(x))
-    outs = (outs,) if isinstance(outs, torch.Tensor) else outs
-    return [o.numpy() for o in outs]
+    return run_eager(build_model(load_card(card_path), checkpoint).eval(), x)
 
 
 def python_path(
@@ -234,7 +226,7 @@ def test_runner_build_command_prints_the_runner(native_release):
     from click.testing import CliRunner
 
     from mobilesdk.cli.main import cli
-    from tests.native.conftest import NATIVE_CACHE
+    from tests.fixtures import NATIVE_CACHE
 
     result = CliRunner().invoke(cli, ["runner", "build", "--cache-dir", str(NATIVE_CACHE)])
     assert result.exit_code == 0, result.output

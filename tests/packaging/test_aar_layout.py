@@ -13,6 +13,7 @@ import zipfile
 import pytest
 
 from mobilesdk import manifest as mf
+from mobilesdk.codegen.viewmodel import embedded_manifest_json
 from mobilesdk.packaging import PackagingError, PackagingOptions, choose_recipes, package_build
 from mobilesdk.packaging.aar import RECORD
 from tests.codegen.manifests import ANDROID_CACHE, synthetic_manifest, zoo_cards
@@ -67,16 +68,18 @@ def test_aar_entries(tiny_aars):
     assert (
         record["facade"] == "io.mobilesdk.models.user_tinyheatmapnet.litert.UserTinyheatmapnetPoseEstimator"
     )
-    assert (
-        record["asset"]["sha256"]
-        == mf.read_manifest(tiny_aars["litert"].parent / "manifest.json").artifact("litert-fp32").sha256
-    )
+    built = mf.read_manifest(tiny_aars["litert"].parent / "manifest.json")
+    assert record["asset"]["sha256"] == built.artifact("litert-fp32").sha256
     assert record["tflite_runtime"] == "2.16.1" and record["native"] == {
         "library": "libmobilesdk_pose_jni.so",
         "required": False,
         "abis": [],
     }
-    assert mf.from_json(record["manifest"], "record", embedded=True).artifacts[0].recipe == "litert-fp32"
+    embedded = mf.from_json(record["manifest"], "record", embedded=True)
+    assert embedded.artifacts[0].recipe == "litert-fp32"
+    assert embedded.to_json() == record["manifest"]  # a valid embedded manifest, already normalised
+    # ... and the document the facade embeds
+    assert record["manifest"] == json.loads(embedded_manifest_json(built, "litert-fp32"))
 
 
 def test_executorch_aar_declares_no_tflite(tiny_aars):

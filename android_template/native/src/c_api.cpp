@@ -101,12 +101,20 @@ Status ToFrame(const msdk_frame* frame, msdk::FrameView* out) {
   return Status::Ok();
 }
 
-Status ToRect(const msdk_rect* roi, msdk::Rect* out) {
-  *out = msdk::Rect{roi->left, roi->top, roi->right, roi->bottom};
-  return Status::Ok();
+msdk::Rect ToRect(const msdk_rect& roi) { return msdk::Rect{roi.left, roi.top, roi.right, roi.bottom}; }
+
+msdk::Affine ToAffine(const float affine[6]) {
+  msdk::Affine a;
+  for (int i = 0; i < 6; ++i) a.m[i] = affine[i];
+  return a;
 }
 
-Status FillPose(const msdk::Pose& p, msdk_pose* pose) {
+msdk_timings ToTimings(const msdk::Timings& t) {
+  return msdk_timings{t.preprocess_us, t.inference_us, t.decode_us, t.total_us};
+}
+
+// pose has room for p's keypoints (CheckPose).
+void FillPose(const msdk::Pose& p, msdk_pose* pose) {
   const int32_t k = static_cast<int32_t>(p.keypoints.size());
   pose->count = k;
   for (int32_t i = 0; i < k; ++i) {
@@ -114,7 +122,6 @@ Status FillPose(const msdk::Pose& p, msdk_pose* pose) {
     pose->keypoints[i] = msdk_keypoint{s.x, s.y, s.z, s.score};
   }
   pose->score = p.score;
-  return Status::Ok();
 }
 
 Status CheckPose(const msdk_pose* pose, int32_t k) {
@@ -239,8 +246,7 @@ msdk_status msdk_processor_preprocess(const msdk_processor* processor, const msd
     if (!LiveProcessor(processor)) return DeadProcessor();
     msdk::FrameView view;
     MSDK_RETURN_IF_ERROR(ToFrame(frame, &view));
-    msdk::Rect r{};
-    if (roi != nullptr) MSDK_RETURN_IF_ERROR(ToRect(roi, &r));
+    const msdk::Rect r = roi ? ToRect(*roi) : msdk::Rect{};
     msdk::Affine a;
     MSDK_RETURN_IF_ERROR(processor->impl->Preprocess(view, roi ? &r : nullptr, input, input_size, &a));
     if (affine_out != nullptr) {
@@ -257,11 +263,10 @@ msdk_status msdk_processor_decode(const msdk_processor* processor, const float* 
     if (!LiveProcessor(processor)) return DeadProcessor();
     if (affine == nullptr) return msdk::InvalidArgument("affine is null");
     MSDK_RETURN_IF_ERROR(CheckPose(pose, processor->impl->num_keypoints()));
-    msdk::Affine a;
-    for (int i = 0; i < 6; ++i) a.m[i] = affine[i];
     msdk::Pose p;
-    MSDK_RETURN_IF_ERROR(processor->impl->Decode(outputs, output_counts, num_outputs, a, &p));
-    return FillPose(p, pose);
+    MSDK_RETURN_IF_ERROR(processor->impl->Decode(outputs, output_counts, num_outputs, ToAffine(affine), &p));
+    FillPose(p, pose);
+    return Status::Ok();
   });
 }
 
@@ -278,11 +283,7 @@ msdk_status msdk_estimator_create(const msdk_estimator_options* options, msdk_es
     o.manifest_json = options->manifest_json;
     o.manifest_size = options->manifest_json ? options->manifest_size : 0;
     o.recipe = options->recipe;
-    o.num_threads = options->num_threads;
-    if (o.num_threads < 0 || o.num_threads > 256) {
-      return msdk::InvalidArgument("options.num_threads " + std::to_string(o.num_threads) +
-                                   ": must be 0 (default) to 256");
-    }
+    o.num_threads = options->num_threads;  // range-checked by Estimator::Create
     auto e = std::make_unique<msdk_estimator>();
     MSDK_RETURN_IF_ERROR(msdk::Estimator::Create(o, &e->impl));
     e->processor.impl = &e->impl->processor();
@@ -324,13 +325,13 @@ msdk_status msdk_estimator_estimate(msdk_estimator* estimator, const msdk_frame*
     MSDK_RETURN_IF_ERROR(CheckPose(pose, estimator->impl->processor().num_keypoints()));
     msdk::FrameView view;
     MSDK_RETURN_IF_ERROR(ToFrame(frame, &view));
-    msdk::Rect r{};
-    if (roi != nullptr) MSDK_RETURN_IF_ERROR(ToRect(roi, &r));
+    const msdk::Rect r = roi ? ToRect(*roi) : msdk::Rect{};
     msdk::Pose p;
     msdk::Timings t;
     MSDK_RETURN_IF_ERROR(estimator->impl->Estimate(view, roi ? &r : nullptr, &p, &t));
-    if (timings != nullptr) *timings = msdk_timings{t.preprocess_us, t.inference_us, t.decode_us, t.total_us};
-    return FillPose(p, pose);
+    if (timings != nullptr) *timings = ToTimings(t);
+    FillPose(p, pose);
+    return Status::Ok();
   });
 }
 
@@ -350,13 +351,12 @@ msdk_status msdk_estimator_estimate_input(msdk_estimator* estimator, const void*
     if (!LiveEstimator(estimator)) return DeadEstimator();
     if (affine == nullptr) return msdk::InvalidArgument("affine is null");
     MSDK_RETURN_IF_ERROR(CheckPose(pose, estimator->impl->processor().num_keypoints()));
-    msdk::Affine a;
-    for (int i = 0; i < 6; ++i) a.m[i] = affine[i];
     msdk::Pose p;
     msdk::Timings t;
-    MSDK_RETURN_IF_ERROR(estimator->impl->EstimateInput(input, input_size, a, &p, &t));
-    if (timings != nullptr) *timings = msdk_timings{0, t.inference_us, t.decode_us, t.total_us};
-    return FillPose(p, pose);
+    MSDK_RETURN_IF_ERROR(estimator->impl->EstimateInput(input, input_size, ToAffine(affine), &p, &t));
+    if (timings != nullptr) *timings = ToTimings(t);  // preprocess_us 0: not done here
+    FillPose(p, pose);
+    return Status::Ok();
   });
 }
 

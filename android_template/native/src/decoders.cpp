@@ -118,13 +118,15 @@ void GaussianBlur(const float* map, int32_t h, int32_t w, const std::vector<doub
   }
 }
 
-std::vector<std::string> Codec::RoleNames(CodecKind kind) {
+const std::vector<std::string>& Codec::RoleNames(CodecKind kind) {
+  static const std::vector<std::string> kSimCC = {"simcc_x", "simcc_y"}, kHeatmap = {"heatmaps"},
+                                        kIntegral3D = {"volumetric"}, kNone;
   switch (kind) {
-    case CodecKind::kSimCC: return {"simcc_x", "simcc_y"};
-    case CodecKind::kHeatmap: return {"heatmaps"};
-    case CodecKind::kIntegral3D: return {"volumetric"};
+    case CodecKind::kSimCC: return kSimCC;
+    case CodecKind::kHeatmap: return kHeatmap;
+    case CodecKind::kIntegral3D: return kIntegral3D;
   }
-  return {};
+  return kNone;
 }
 
 Status Codec::Create(const CodecParams& params, int32_t input_width, int32_t input_height, int32_t num_keypoints,
@@ -134,7 +136,7 @@ Status Codec::Create(const CodecParams& params, int32_t input_width, int32_t inp
   c.in_w_ = input_width;
   c.in_h_ = input_height;
   c.k_ = num_keypoints;
-  const auto roles = RoleNames(params.kind);
+  const auto& roles = RoleNames(params.kind);
   if (shapes.size() != roles.size()) {
     return InvalidManifest("codec needs " + std::to_string(roles.size()) + " output(s), got " +
                            std::to_string(shapes.size()));
@@ -166,6 +168,9 @@ Status Codec::Create(const CodecParams& params, int32_t input_width, int32_t inp
       const int64_t ch = params.kind == CodecKind::kHeatmap ? k : k * params.depth_bins;
       const std::vector<int64_t> want = {ch, params.heatmap_height, params.heatmap_width};
       if (shapes[0] != want) return bad(0, ShapeText(want));
+      if (params.kind == CodecKind::kHeatmap && params.refine == Refine::kDark) {
+        c.kernel_ = GaussianKernel1D(params.blur_kernel);
+      }
       break;
     }
   }
@@ -184,7 +189,7 @@ int64_t Codec::RoleCount(int r) const {
 }
 
 Status Codec::Decode(const float* const* outputs, int32_t n, Decoded* out) {
-  const auto roles = RoleNames(params_.kind);
+  const auto& roles = RoleNames(params_.kind);
   for (size_t r = 0; r < roles.size(); ++r) {
     if (outputs[r] == nullptr) return InvalidArgument("output '" + roles[r] + "' is null");
     if (params_.kind == CodecKind::kIntegral3D) continue;  // checked in its max pass
@@ -193,8 +198,6 @@ Status Codec::Decode(const float* const* outputs, int32_t n, Decoded* out) {
       return Numeric("output '" + roles[r] + "' contains NaN or inf (first at flat index " + std::to_string(bad) + ")");
     }
   }
-  out->n = n;
-  out->k = k_;
   out->xy.assign(static_cast<size_t>(n) * k_ * 2, 0.0);
   out->scores.assign(static_cast<size_t>(n) * k_, 0.0);
   out->z.clear();
@@ -241,9 +244,7 @@ void Codec::DecodeHeatmap(const float* hm, int32_t n, Decoded* out) {
   const int32_t h = params_.heatmap_height, w = params_.heatmap_width;
   const int64_t plane = static_cast<int64_t>(h) * w;
   const double stride[2] = {static_cast<double>(in_w_) / w, static_cast<double>(in_h_) / h};
-  std::vector<double> kernel;
-  if (params_.refine == Refine::kDark) kernel = GaussianKernel1D(params_.blur_kernel);
-  const int32_t ks = static_cast<int32_t>(kernel.size()), r = (ks - 1) / 2;
+  const int32_t ks = static_cast<int32_t>(kernel_.size()), r = (ks - 1) / 2;
   for (int64_t i = 0; i < static_cast<int64_t>(n) * k_; ++i) {
     const float* map = hm + i * plane;
     const int64_t idx = ArgMaxFirst(map, plane);
@@ -273,9 +274,9 @@ void Codec::DecodeHeatmap(const float* hm, int32_t n, Decoded* out) {
           double row = 0.0;
           for (int32_t s = 0; s < ks; ++s) {
             const int32_t jj = xx + s - r;
-            if (jj >= 0 && jj < w) row += kernel[s] * at(ii, jj);
+            if (jj >= 0 && jj < w) row += kernel_[s] * at(ii, jj);
           }
-          acc += kernel[t] * row;
+          acc += kernel_[t] * row;
         }
         b[p] = acc;
         fast = fast && acc > kFastFloor;
@@ -285,7 +286,7 @@ void Codec::DecodeHeatmap(const float* hm, int32_t n, Decoded* out) {
         for (int p = 0; p < 13; ++p) L[p] = std::log(b[p]);
       } else {  // a value near the floor: the rescale ratio matters, blur the whole map as the reference
         scratch_.resize(static_cast<size_t>(plane));
-        GaussianBlur(map, h, w, kernel, scratch_.data());
+        GaussianBlur(map, h, w, kernel_, scratch_.data());
         for (int p = 0; p < 13; ++p) {
           const double v = scratch_[static_cast<size_t>(py + kPts[p][0]) * w + px + kPts[p][1]];
           L[p] = std::log(std::max(v, kLogFloor));
@@ -388,7 +389,7 @@ Status Codec::FlipMerge(const float* const* outputs, const float* const* flipped
                         std::vector<std::vector<float>>* merged) {
   std::vector<int32_t> perm;
   MSDK_RETURN_IF_ERROR(Permutation(flip_pairs, k_, &perm));
-  const auto roles = RoleNames(params_.kind);
+  const auto& roles = RoleNames(params_.kind);
   for (size_t r = 0; r < roles.size(); ++r) {
     int64_t bad = -1;
     const int64_t count = n * RoleCount(static_cast<int>(r));

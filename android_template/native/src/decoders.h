@@ -36,7 +36,6 @@ struct CodecParams {
 
 // Decoded keypoints of N instances, model-input px (x right, y down).
 struct Decoded {
-  int32_t n = 0, k = 0;
   std::vector<double> xy;      // (N, K, 2)
   std::vector<double> scores;  // (N, K)
   std::vector<double> z;       // (N, K) integral-3d, else empty
@@ -46,14 +45,13 @@ struct Decoded {
 class Codec {
  public:
   // The output roles this codec reads, in order: simcc_x, simcc_y | heatmaps | volumetric.
-  static std::vector<std::string> RoleNames(CodecKind kind);
+  static const std::vector<std::string>& RoleNames(CodecKind kind);
 
   // shapes: one per role, WITHOUT the batch dim. Checks them as the reference's accepts_shape.
   static Status Create(const CodecParams& params, int32_t input_width, int32_t input_height, int32_t num_keypoints,
                        const std::vector<std::vector<int64_t>>& shapes, Codec* out);
 
   const CodecParams& params() const { return params_; }
-  int32_t num_keypoints() const { return k_; }
   // Floats per instance of role r.
   int64_t RoleCount(int r) const;
 
@@ -71,6 +69,7 @@ class Codec {
   CodecParams params_;
   int32_t in_w_ = 0, in_h_ = 0, k_ = 0;
   int32_t bins_x_ = 0, bins_y_ = 0;  // simcc
+  std::vector<double> kernel_;       // heatmap + DARK: GaussianKernel1D(blur_kernel)
   std::vector<double> scratch_;      // DARK full blur, integral marginals
   std::vector<float> fscratch_;      // exp of one SimCC vector / one integral-3d slice
 };

@@ -62,12 +62,11 @@ int32_t LiveEstimators() {
 }
 
 Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estimator>* out) {
-  if (options.model_path.empty()) return InvalidArgument("model_path is empty");
-  std::unique_ptr<Engine> engine;
-  MSDK_RETURN_IF_ERROR(OpenExecuTorchEngine(options.model_path, &engine));
   if (options.num_threads < 0 || options.num_threads > 256) {
     return InvalidArgument("num_threads " + std::to_string(options.num_threads) + ": must be 0 (default) to 256");
   }
+  std::unique_ptr<Engine> engine;
+  MSDK_RETURN_IF_ERROR(OpenExecuTorchEngine(options.model_path, &engine));
   const std::string& path = options.model_path;
   std::string text;
   if (options.manifest_json != nullptr) {
@@ -96,9 +95,8 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
     st = engine->Prepare(options.num_threads, /*may_resize=*/g_live == 0);
     if (!st.ok()) return Status(st.code(), path + ": " + st.message());
     ++g_live;
+    e->engine_ = std::move(engine);
   }
-  e->counted_ = true;
-  e->engine_ = std::move(engine);
   e->input_.resize(e->processor_->input().bytes());
   *out = std::move(e);
   return Status::Ok();
@@ -106,8 +104,18 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
 
 Estimator::~Estimator() {
   std::lock_guard<std::mutex> lock(g_pool_mu);
-  engine_.reset();  // the program (and its delegates' pool pointers) goes before the count drops
-  if (counted_) --g_live;
+  if (engine_ == nullptr) return;  // Create failed before counting this estimator
+  engine_.reset();                 // the program (and its delegates' pool pointers) goes before the count drops
+  --g_live;
+}
+
+Status Estimator::CheckInput(const void* input, size_t input_size) const {
+  if (input == nullptr) return InvalidArgument("input is null");
+  if (input_size != input_.size()) {
+    return InvalidArgument("input has " + std::to_string(input_size) + " bytes, the model input needs " +
+                           std::to_string(input_.size()));
+  }
+  return Status::Ok();
 }
 
 Status Estimator::Forward(const void* input, size_t bytes) {
@@ -126,27 +134,22 @@ Status Estimator::Forward(const void* input, size_t bytes) {
   return Status::Ok();
 }
 
-Status Estimator::Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings, Affine* affine) {
+Status Estimator::Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings) {
   const int64_t t0 = NowUs();
   Affine a;
   MSDK_RETURN_IF_ERROR(processor_->Preprocess(frame, roi, input_.data(), input_.size(), &a));
-  const int64_t t1 = NowUs();
-  MSDK_RETURN_IF_ERROR(Forward(input_.data(), input_.size()));
-  const int64_t t2 = NowUs();
-  MSDK_RETURN_IF_ERROR(processor_->Decode(outs_.data(), counts_.data(), static_cast<int32_t>(outs_.size()), a, pose));
-  const int64_t t3 = NowUs();
-  if (timings != nullptr) *timings = Timings{t1 - t0, t2 - t1, t3 - t2, t3 - t0};
-  if (affine != nullptr) *affine = a;
+  const int64_t pre_us = NowUs() - t0;
+  MSDK_RETURN_IF_ERROR(EstimateInput(input_.data(), input_.size(), a, pose, timings));
+  if (timings != nullptr) {
+    timings->preprocess_us = pre_us;
+    timings->total_us += pre_us;
+  }
   return Status::Ok();
 }
 
 Status Estimator::EstimateInput(const void* input, size_t input_size, const Affine& affine, Pose* pose,
                                 Timings* timings) {
-  if (input == nullptr) return InvalidArgument("input is null");
-  if (input_size != input_.size()) {
-    return InvalidArgument("input has " + std::to_string(input_size) + " bytes, the model input needs " +
-                           std::to_string(input_.size()));
-  }
+  MSDK_RETURN_IF_ERROR(CheckInput(input, input_size));
   const int64_t t0 = NowUs();
   MSDK_RETURN_IF_ERROR(Forward(input, input_size));
   const int64_t t1 = NowUs();
@@ -159,11 +162,7 @@ Status Estimator::EstimateInput(const void* input, size_t input_size, const Affi
 
 Status Estimator::Run(const void* input, size_t input_size, float* const* outputs, const size_t* counts,
                       int32_t num_outputs, int64_t* inference_us) {
-  if (input == nullptr) return InvalidArgument("input is null");
-  if (input_size != input_.size()) {
-    return InvalidArgument("input has " + std::to_string(input_size) + " bytes, the model input needs " +
-                           std::to_string(input_.size()));
-  }
+  MSDK_RETURN_IF_ERROR(CheckInput(input, input_size));
   const auto& want = processor_->outputs();
   if (outputs == nullptr || counts == nullptr) return InvalidArgument("outputs or output_counts is null");
   if (num_outputs != static_cast<int32_t>(want.size())) {

@@ -27,7 +27,8 @@ struct EstimatorOptions {
 
 class Estimator {
  public:
-  // Opens the ExecuTorch engine for options.model_path and checks the program against the manifest.
+  // Opens the ExecuTorch engine for options.model_path (non-empty: msdk_estimator_create checks it) and checks
+  // the program against the manifest.
   static Status Create(const EstimatorOptions& options, std::unique_ptr<Estimator>* out);
   ~Estimator();
 
@@ -35,7 +36,7 @@ class Estimator {
   const std::string& manifest_json() const { return processor_->json(); }
   int32_t num_threads() const { return engine_->NumThreads(); }
 
-  Status Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings, Affine* affine = nullptr);
+  Status Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings);
   // Forward on a preprocessed input, decoded with `affine` (the staged form of Estimate).
   Status EstimateInput(const void* input, size_t input_size, const Affine& affine, Pose* pose, Timings* timings);
   Status Run(const void* input, size_t input_size, float* const* outputs, const size_t* counts, int32_t num_outputs,
@@ -43,14 +44,14 @@ class Estimator {
 
  private:
   Estimator() = default;
+  Status CheckInput(const void* input, size_t input_size) const;
   Status Forward(const void* input, size_t bytes);
 
-  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Engine> engine_;  // set once counted in LiveEstimators (holds a reference on the thread pool)
   std::unique_ptr<Processor> processor_;
   std::vector<uint8_t> input_;  // float32 inputs need 4-byte alignment: vector storage is malloc-aligned
   std::vector<const float*> outs_;
   std::vector<size_t> counts_;
-  bool counted_ = false;  // holds a reference on the process-wide thread pool
 };
 
 // Estimators alive in the process (the thread pool is resized only when this is 0).

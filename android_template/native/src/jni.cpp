@@ -15,6 +15,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -205,14 +206,20 @@ int32_t PlaneCount(JNIEnv* env, jint format) {
   }
 }
 
-msdk_frame DirectFrame(JNIEnv* env, jint format, jint width, jint height, jint rotation, const jobject planes[3],
-                       const jint rs[3], const jint ps[3]) {
+// A frame's format, size and rotation (planes unset).
+msdk_frame FrameHeader(JNIEnv* env, jint format, jint width, jint height, jint rotation) {
   msdk_frame f{};
   f.num_planes = PlaneCount(env, format);  // validates format before it becomes an enum
   f.format = static_cast<msdk_pixel_format>(format);
   f.width = width;
   f.height = height;
   f.rotation_degrees = rotation;
+  return f;
+}
+
+msdk_frame DirectFrame(JNIEnv* env, jint format, jint width, jint height, jint rotation, const jobject planes[3],
+                       const jint rs[3], const jint ps[3]) {
+  msdk_frame f = FrameHeader(env, format, width, height, rotation);
   for (int i = 0; i < f.num_planes; ++i) {
     const std::string what = "plane" + std::to_string(i);
     const Direct d = DirectBuffer(env, planes[i], what.c_str());
@@ -220,8 +227,6 @@ msdk_frame DirectFrame(JNIEnv* env, jint format, jint width, jint height, jint r
   }
   return f;
 }
-
-int32_t NumKeypoints(msdk_processor* p) { return msdk_processor_num_keypoints(p); }
 
 void CheckOut(JNIEnv* env, jfloatArray out, int32_t k) {
   if (out == nullptr) BadArg(env, "out is null");
@@ -277,29 +282,42 @@ class Critical {
   void* p_;
 };
 
-// Staged estimate from a frame over Java array memory: preprocess (array held) -> run + decode (released).
-void EstimateStaged(JNIEnv* env, Estimator& e, jarray array, msdk_frame frame, jfloatArray roi, jfloatArray out) {
+// Preprocesses `frame` into `input`; returns the preprocess time (us). With `pinned` null the plane data are
+// pointers; otherwise they are byte offsets into the Java array `pinned`, held (Critical) for this call only.
+int64_t PreprocessPinned(JNIEnv* env, const msdk_processor* proc, msdk_frame frame, jarray pinned, jfloatArray roi,
+                         void* input, size_t input_size, float affine[6]) {
+  msdk_rect r{};
+  const bool has_roi = ReadRoi(env, roi, &r);
+  msdk_error err{};
+  const int64_t t0 = NowUs();
+  std::optional<Critical> held;
+  if (pinned != nullptr) {
+    held.emplace(env, pinned);
+    for (int i = 0; i < frame.num_planes; ++i)
+      frame.planes[i].data = held->data() + reinterpret_cast<uintptr_t>(frame.planes[i].data);
+  }
+  const msdk_status st =
+      msdk_processor_preprocess(proc, &frame, has_roi ? &r : nullptr, input, input_size, affine, &err);
+  held.reset();  // released before any further JNI call
+  const int64_t us = NowUs() - t0;
+  Check(env, st, err);
+  return us;
+}
+
+// Staged estimate (preprocess -> run + decode), so the affine is known for the result layout. `pinned`: as
+// PreprocessPinned (released before inference).
+void EstimateStaged(JNIEnv* env, Estimator& e, jarray pinned, const msdk_frame& frame, jfloatArray roi,
+                    jfloatArray out) {
   const msdk_processor* proc = msdk_estimator_processor(e.handle);
   const int32_t k = msdk_processor_num_keypoints(proc);
   CheckOut(env, out, k);
-  msdk_rect r{};
-  const bool has_roi = ReadRoi(env, roi, &r);
   e.input.resize(InputInfo(env, proc).bytes);
   float affine[6];
-  msdk_error err{};
-  const int64_t t0 = NowUs();
-  msdk_status st;
-  {
-    Critical c(env, array);
-    for (int i = 0; i < frame.num_planes; ++i)
-      frame.planes[i].data = c.data() + reinterpret_cast<uintptr_t>(frame.planes[i].data);
-    st = msdk_processor_preprocess(proc, &frame, has_roi ? &r : nullptr, e.input.data(), e.input.size(), affine, &err);
-  }
-  const int64_t pre_us = NowUs() - t0;
-  Check(env, st, err);
+  const int64_t pre_us = PreprocessPinned(env, proc, frame, pinned, roi, e.input.data(), e.input.size(), affine);
   e.keypoints.resize(k);
   msdk_pose pose{e.keypoints.data(), k, 0, 0.0f};
   msdk_timings t{};
+  msdk_error err{};
   Check(env, msdk_estimator_estimate_input(e.handle, e.input.data(), e.input.size(), affine, &pose, &t, &err), err);
   const int64_t us[3] = {pre_us, t.inference_us, t.decode_us};
   WriteResult(env, out, pose, affine, us);
@@ -317,12 +335,7 @@ msdk_frame PixelsFrame(JNIEnv* env, jintArray pixels, jint width, jint height, j
   if (stride < width)
     BadArg(env, "stride " + std::to_string(stride) + " (pixels) is smaller than the width " + std::to_string(width));
   if (stride > (1 << 28)) BadArg(env, "stride " + std::to_string(stride) + " is too large");
-  msdk_frame f{};
-  f.format = MSDK_FORMAT_BGRA8888;
-  f.width = width;
-  f.height = height;
-  f.rotation_degrees = rotation;
-  f.num_planes = 1;
+  msdk_frame f = FrameHeader(env, MSDK_FORMAT_BGRA8888, width, height, rotation);
   f.planes[0] = msdk_plane{nullptr, static_cast<size_t>(env->GetArrayLength(pixels)) * 4, stride * 4, 4};
   return f;
 }
@@ -409,30 +422,10 @@ void NativeEstimate(JNIEnv* env, jclass, jlong handle, jint format, jint width, 
   Entry<int>(env, 0, [&] {
     auto e = Lookup(env, g_estimators, handle, "estimator");
     std::lock_guard<std::mutex> lock(e->mu);
-    const msdk_processor* proc = msdk_estimator_processor(e->handle);
-    const int32_t k = msdk_processor_num_keypoints(proc);
-    CheckOut(env, out, k);
     const jobject planes[3] = {p0, p1, p2};
     const jint rs[3] = {rs0, rs1, rs2}, ps[3] = {ps0, ps1, ps2};
-    msdk_frame f = DirectFrame(env, format, width, height, rotation, planes, rs, ps);
-    msdk_rect r{};
-    const bool has_roi = ReadRoi(env, roi, &r);
-    // Staged as the array paths are, so the affine is known for the result layout.
-    e->input.resize(InputInfo(env, proc).bytes);
-    float affine[6];
-    msdk_error err{};
-    const int64_t t0 = NowUs();
-    Check(env,
-          msdk_processor_preprocess(proc, &f, has_roi ? &r : nullptr, e->input.data(), e->input.size(), affine, &err),
-          err);
-    const int64_t pre_us = NowUs() - t0;
-    e->keypoints.resize(k);
-    msdk_pose pose{e->keypoints.data(), k, 0, 0.0f};
-    msdk_timings t{};
-    Check(env, msdk_estimator_estimate_input(e->handle, e->input.data(), e->input.size(), affine, &pose, &t, &err),
-          err);
-    const int64_t us[3] = {pre_us, t.inference_us, t.decode_us};
-    WriteResult(env, out, pose, affine, us);
+    const msdk_frame f = DirectFrame(env, format, width, height, rotation, planes, rs, ps);
+    EstimateStaged(env, *e, nullptr, f, roi, out);
     return 0;
   });
 }
@@ -463,19 +456,14 @@ void NativeEstimateBytes(JNIEnv* env, jclass, jlong handle, jint format, jbyteAr
       BadArg(env, "offsets, rowStrides and pixelStrides must have length 3");
     }
     const int64_t len = env->GetArrayLength(data);
-    msdk_frame f{};
-    f.num_planes = PlaneCount(env, format);  // validates format before it becomes an enum
-    f.format = static_cast<msdk_pixel_format>(format);
-    f.width = width;
-    f.height = height;
-    f.rotation_degrees = rotation;
+    msdk_frame f = FrameHeader(env, format, width, height, rotation);
     for (int i = 0; i < f.num_planes; ++i) {
       const jint off = ArrayInt(env, offsets, i);
       if (off < 0 || off >= len) {
         BadArg(env, "offsets[" + std::to_string(i) + "] " + std::to_string(off) + " is outside the " +
                         std::to_string(len) + "-byte array");
       }
-      // data holds the offset until the array is pinned (EstimateStaged adds the base address).
+      // data holds the offset until the array is pinned (PreprocessPinned adds the base address).
       f.planes[i] =
           msdk_plane{reinterpret_cast<const uint8_t*>(static_cast<uintptr_t>(off)), static_cast<size_t>(len - off),
                      ArrayInt(env, row_strides, i), ArrayInt(env, pixel_strides, i)};
@@ -516,7 +504,8 @@ void NativeDestroyProcessor(JNIEnv* env, jclass, jlong handle) {
 }
 
 jint NativeNumKeypoints(JNIEnv* env, jclass, jlong handle) {
-  return Entry<jint>(env, 0, [&] { return NumKeypoints(Lookup(env, g_processors, handle, "processor")->handle); });
+  return Entry<jint>(
+      env, 0, [&] { return msdk_processor_num_keypoints(Lookup(env, g_processors, handle, "processor")->handle); });
 }
 
 jint NativeInputBytes(JNIEnv* env, jclass, jlong handle) {
@@ -544,8 +533,9 @@ jintArray NativeOutputCounts(JNIEnv* env, jclass, jlong handle) {
   });
 }
 
-void PreprocessInto(JNIEnv* env, msdk_processor* p, const msdk_frame& f, jfloatArray roi, jobject input,
-                    jfloatArray affine_out) {
+// Preprocess into the direct ByteBuffer `input`, the affine into affine_out. `pinned`: as PreprocessPinned.
+void PreprocessInto(JNIEnv* env, const msdk_processor* p, const msdk_frame& f, jarray pinned, jfloatArray roi,
+                    jobject input, jfloatArray affine_out) {
   if (affine_out == nullptr || env->GetArrayLength(affine_out) < 6) BadArg(env, "affineOut must have 6 floats");
   const Direct in = DirectBuffer(env, input, "input");
   const size_t need = InputInfo(env, p).bytes;
@@ -553,11 +543,8 @@ void PreprocessInto(JNIEnv* env, msdk_processor* p, const msdk_frame& f, jfloatA
     BadArg(env, "input has capacity " + std::to_string(in.size) + " bytes, the model input needs exactly " +
                     std::to_string(need));
   }
-  msdk_rect r{};
-  const bool has_roi = ReadRoi(env, roi, &r);
   float affine[6];
-  msdk_error err{};
-  Check(env, msdk_processor_preprocess(p, &f, has_roi ? &r : nullptr, in.data, in.size, affine, &err), err);
+  PreprocessPinned(env, p, f, pinned, roi, in.data, in.size, affine);
   env->SetFloatArrayRegion(affine_out, 0, 6, affine);
 }
 
@@ -570,7 +557,7 @@ void NativePreprocess(JNIEnv* env, jclass, jlong handle, jint format, jint width
     const jobject planes[3] = {p0, p1, p2};
     const jint rs[3] = {rs0, rs1, rs2}, ps[3] = {ps0, ps1, ps2};
     const msdk_frame f = DirectFrame(env, format, width, height, rotation, planes, rs, ps);
-    PreprocessInto(env, p->handle, f, roi, input, affine_out);
+    PreprocessInto(env, p->handle, f, nullptr, roi, input, affine_out);
     return 0;
   });
 }
@@ -580,26 +567,8 @@ void NativePreprocessPixels(JNIEnv* env, jclass, jlong handle, jintArray pixels,
   Entry<int>(env, 0, [&] {
     auto p = Lookup(env, g_processors, handle, "processor");
     std::lock_guard<std::mutex> lock(p->mu());
-    msdk_frame f = PixelsFrame(env, pixels, width, height, stride, rotation);
-    if (affine_out == nullptr || env->GetArrayLength(affine_out) < 6) BadArg(env, "affineOut must have 6 floats");
-    const Direct in = DirectBuffer(env, input, "input");
-    const size_t need = InputInfo(env, p->handle).bytes;
-    if (in.size != need) {
-      BadArg(env, "input has capacity " + std::to_string(in.size) + " bytes, the model input needs exactly " +
-                      std::to_string(need));
-    }
-    msdk_rect r{};
-    const bool has_roi = ReadRoi(env, roi, &r);
-    float affine[6];
-    msdk_error err{};
-    msdk_status st;
-    {
-      Critical c(env, pixels);
-      f.planes[0].data = c.data();
-      st = msdk_processor_preprocess(p->handle, &f, has_roi ? &r : nullptr, in.data, in.size, affine, &err);
-    }
-    Check(env, st, err);
-    env->SetFloatArrayRegion(affine_out, 0, 6, affine);
+    const msdk_frame f = PixelsFrame(env, pixels, width, height, stride, rotation);
+    PreprocessInto(env, p->handle, f, pixels, roi, input, affine_out);
     return 0;
   });
 }

@@ -14,7 +14,7 @@ Status Processor::Create(const char* json, size_t size, const char* recipe, cons
   const ArtifactSpec& a = p->artifact();
   const std::string where = "artifact '" + a.recipe + "'";
   p->input_ = TensorDesc{a.input_name, a.input_shape, a.input.dtype};
-  const auto roles = Codec::RoleNames(p->manifest_.codec.kind);
+  const auto& roles = Codec::RoleNames(p->manifest_.codec.kind);
   std::vector<std::vector<int64_t>> shapes(roles.size());
   std::vector<bool> seen(roles.size(), false);
   for (const OutputSpec& o : a.outputs) {

@@ -50,23 +50,16 @@ json SimccManifest(int w = 24, int h = 32) {
                    {{"name", "simcc_y"}, {"shape", {1, 17, 2 * h}}, {"dtype", "float32"}, {"role", "simcc_y"}}}}}}}};
 }
 
-struct Err {
-  msdk_error e{};
-  msdk_error* operator&() { return &e; }
-  std::string msg() const { return e.message; }
-};
-
-msdk_processor* MakeProcessor(const json& m = SimccManifest()) {
-  const std::string s = m.dump();
-  msdk_processor* p = nullptr;
-  msdk_error err{};
-  EXPECT_EQ(msdk_processor_create(s.data(), s.size(), nullptr, &p, &err), MSDK_OK) << err.message;
-  return p;
-}
-
 msdk_status Create(const json& m, msdk_processor** p, msdk_error* err, const char* recipe = nullptr) {
   const std::string s = m.dump();
   return msdk_processor_create(s.data(), s.size(), recipe, p, err);
+}
+
+msdk_processor* MakeProcessor(const json& m = SimccManifest()) {
+  msdk_processor* p = nullptr;
+  msdk_error err{};
+  EXPECT_EQ(Create(m, &p, &err), MSDK_OK) << err.message;
+  return p;
 }
 
 TEST(CApi, VersionAndNames) {
@@ -544,10 +537,12 @@ TEST(EstimatorNonFinite, NanAndInfOutputsAreNumericErrorsNamingTheOutput) {
       if (nans + pos_inf + other == 0) continue;
       bad.push_back(static_cast<int>(i));
       EXPECT_EQ(other, 0u) << "output " << i;
-      if (kind == kNan)
+      if (kind == kNan) {
         EXPECT_TRUE(nans > 0 && pos_inf == 0) << "output " << i << ": " << nans << " NaN, " << pos_inf << " inf";
-      if (kind == kInf)
+      }
+      if (kind == kInf) {
         EXPECT_TRUE(pos_inf > 0 && nans == 0) << "output " << i << ": " << nans << " NaN, " << pos_inf << " inf";
+      }
     }
 
     const int32_t k = msdk_processor_num_keypoints(p);

@@ -239,7 +239,7 @@ TEST(Vectors, FlipMerge) {
     std::vector<std::vector<float>> merged;
     const Status st = plain.codec.FlipMerge(pa.data(), pb.data(), plain.n, pairs, &merged);
     ASSERT_TRUE(st.ok()) << st.message();
-    const auto roles = Codec::RoleNames(plain.codec.params().kind);
+    const auto& roles = Codec::RoleNames(plain.codec.params().kind);
     for (size_t r = 0; r < roles.size(); ++r) {
       std::vector<double> got(merged[r].begin(), merged[r].end());
       ExpectClose(got, Load(c.at("expected").at(roles[r])).as<double>(), 1e-5, 1e-5, roles[r]);
