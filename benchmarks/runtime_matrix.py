@@ -13,7 +13,7 @@ For each zoo card (default: movepose-xs and one model of each other family) it b
 then benchmarks all of one card's artifacts in ONE ``mobilesdk bench`` run per thread count, next to PyTorch
 eager and ONNX Runtime on the same weights and input, interleaved round by round, and prints p50, the ratio to
 ONNX Runtime and to eager, and the file size. ``--drift`` adds the keypoint drift of each recipe measured on
-the 128-px trained test fixtures (tests/fixtures/training.py; cached in ~/.cache/mobilesdk/tests): mean px against
+the 128-px trained test fixtures (committed in tests/fixtures/weights/): mean px against
 eager on the 8 verification images, the build's own parity figure.
 """
 
@@ -32,17 +32,6 @@ from mobilesdk.cards import load_card, resolve_card  # noqa: E402
 
 MODELS = ["movepose-xs", "mobilehumanpose-xs", "mobileposenet-256x192", "rethinkdeconv-256x192"]
 VARIANTS = {"after": {}, "before": {"split_large_kernels": False, "weight_only_heads": False}}
-SMALL = {  # the trained fixtures' cards (tests/conftest.py small_cards) for --drift
-    "movepose": ("movepose-xs", {"id": "movepose-xs-128", "input__size": {"width": 128, "height": 128}}),
-    "mobilehumanpose": (
-        "mobilehumanpose-xs",
-        {
-            "id": "mobilehumanpose-xs-128",
-            "input__size": {"width": 128, "height": 128},
-            "codec__params": {"depth_bins": 32, "heatmap_size": {"width": 16, "height": 16}},
-        },
-    ),
-}
 
 
 def _build_variant(card, out: Path, variant: str, **extra) -> Path:
@@ -56,15 +45,15 @@ def _build_variant(card, out: Path, variant: str, **extra) -> Path:
 
 
 def _drift(card_id: str, out: Path, variants: list[str]) -> dict[tuple[str, str], float]:
-    from tests.conftest import write_card
-    from tests.fixtures.training import train_fixture
+    from tests.conftest import SMALL_CARDS, TRAINED, write_card
+    from tests.fixtures.training import fixture_weights
 
     family = resolve_card(card_id).family
-    if family not in SMALL:
+    if family not in TRAINED:
         return {}
-    base, changes = SMALL[family]
+    base, changes = SMALL_CARDS[family]
     card = load_card(write_card(out, base, **changes))
-    ckpt = train_fixture(card, steps=200 if family == "mobilehumanpose" else 600)
+    ckpt = fixture_weights(card)
     from mobilesdk import manifest as mf
 
     found = {}

@@ -46,50 +46,64 @@ HEATMAP_128X96 = {
 }
 
 
+SMALL_CARDS = {  # family -> (zoo card, changes): one small-input card per model family
+    "movepose": ("movepose-xs", {"id": "movepose-xs-128", "input__size": {"width": 128, "height": 128}}),
+    "mobilehumanpose": (
+        "mobilehumanpose-xs",
+        {
+            "id": "mobilehumanpose-xs-128",
+            "input__size": {"width": 128, "height": 128},
+            "codec__params": {"depth_bins": 32, "heatmap_size": {"width": 16, "height": 16}},
+        },
+    ),
+    **{
+        family: (
+            f"{family}-256x192",
+            {
+                "id": f"{family}-128x96",
+                "input__size": {"width": 96, "height": 128},
+                "codec__params": HEATMAP_128X96,
+            },
+        )
+        for family in ("mobileposenet", "rethinkdeconv")
+    },
+}
+TRAINED = (
+    "movepose",
+    "mobilehumanpose",
+)  # families with committed fixture weights (tests/fixtures/training.py)
+
+
+def fixture_card_specs() -> list[tuple[str, dict]]:
+    """(zoo card, changes) of the fixture cards that have trained weights (tests/fixtures/training.py)."""
+    return [SMALL_CARDS[family] for family in TRAINED]
+
+
 @pytest.fixture(scope="session")
 def small_cards(tmp_path_factory) -> dict[str, Path]:
     """One small-input card per model family (same architecture and codec as the zoo card)."""
     tmp = tmp_path_factory.mktemp("cards")
-    return {
-        "movepose": write_card(
-            tmp, "movepose-xs", id="movepose-xs-128", input__size={"width": 128, "height": 128}
-        ),
-        "mobilehumanpose": write_card(
-            tmp,
-            "mobilehumanpose-xs",
-            id="mobilehumanpose-xs-128",
-            input__size={"width": 128, "height": 128},
-            codec__params={"depth_bins": 32, "heatmap_size": {"width": 16, "height": 16}},
-        ),
-        **{
-            family: write_card(
-                tmp,
-                f"{family}-256x192",
-                id=f"{family}-128x96",
-                input__size={"width": 96, "height": 128},
-                codec__params=HEATMAP_128X96,
-            )
-            for family in ("mobileposenet", "rethinkdeconv")
-        },
-    }
+    return {family: write_card(tmp, base, **changes) for family, (base, changes) in SMALL_CARDS.items()}
 
 
 @pytest.fixture(scope="session")
 def trained_movepose(small_cards) -> tuple[Path, Path]:
-    """(card, checkpoint) of movepose-xs at 128x128 trained on synthetic figures: peaked SimCC outputs."""
-    from tests.fixtures.training import train_fixture
+    """(card, checkpoint) of movepose-xs at 128x128 trained on synthetic figures (committed weights): peaked
+    SimCC outputs."""
+    from tests.fixtures.training import fixture_weights
 
     card_path = small_cards["movepose"]
-    return card_path, train_fixture(load_card(card_path))
+    return card_path, fixture_weights(load_card(card_path))
 
 
 @pytest.fixture(scope="session")
 def trained_mobilehumanpose(small_cards) -> tuple[Path, Path]:
-    """(card, checkpoint) of mobilehumanpose-xs at 128x128 (32 depth bins, 16x16 grid), briefly trained."""
-    from tests.fixtures.training import train_fixture
+    """(card, checkpoint) of mobilehumanpose-xs at 128x128 (32 depth bins, 16x16 grid), briefly trained
+    (committed weights)."""
+    from tests.fixtures.training import fixture_weights
 
     card_path = small_cards["mobilehumanpose"]
-    return card_path, train_fixture(load_card(card_path), steps=200)
+    return card_path, fixture_weights(load_card(card_path))
 
 
 @pytest.fixture(scope="session")

@@ -143,6 +143,7 @@ def jvm_run(vectors_dir, jvm_fixture, tmp_path_factory) -> JvmRun:
         f"-Dmobilesdk.fixtures={jvm_fixture}",
         "-Dmobilesdk.bench=true",
         f"-Dmobilesdk.bench.out={build_dir / 'bench.json'}",
+        f"-Dmobilesdk.tracker.out={build_dir / 'tracker.json'}",
         "-Dsurefire.failIfNoSpecifiedTests=false",
     ]
     t0 = time.perf_counter()

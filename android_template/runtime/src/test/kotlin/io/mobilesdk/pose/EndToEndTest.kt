@@ -173,6 +173,7 @@ class EndToEndTest {
             var sinceBlank = 0
             val problems = mutableListOf<String>()
             val tracked = mutableListOf<Double>()
+            val roiOffsets = mutableListOf<Double>()
             val segmentRois = mutableListOf<MutableList<Float>>(mutableListOf())
             var lostAfterBlank = false
             val log = StringBuilder()
@@ -205,9 +206,24 @@ class EndToEndTest {
                     if (err > 12.0) problems += "frame $t: mean keypoint error $err px"
                     val cx = (pts.minOf { it.first } + pts.maxOf { it.first }) / 2
                     val cy = (pts.minOf { it.second } + pts.maxOf { it.second }) / 2
-                    if (Math.hypot(roi.centerX() - cx, roi.centerY() - cy) > 15.0) problems += "frame $t: roi ${r.roi} far from the figure at ($cx, $cy)"
+                    val offset = Math.hypot(roi.centerX() - cx, roi.centerY() - cy)
+                    roiOffsets += offset
+                    if (offset > 15.0) problems += "frame $t: roi ${r.roi} far from the figure at ($cx, $cy)"
                     segmentRois.last() += roi.centerX()
                 }
+            }
+            // The figures behind each bound, for re-measuring margins on other fixture weights (tests/android).
+            System.getProperty("mobilesdk.tracker.out")?.takeIf { it.isNotBlank() }?.let {
+                val (a, b) = segmentRois.filter { s -> s.isNotEmpty() }.let { s -> s.first() to s.last() }
+                val m = JSONObject()
+                    .put("tracked_frames", tracked.size)
+                    .put("max_error_px", tracked.maxOrNull() ?: -1.0)
+                    .put("mean_error_px", if (tracked.isEmpty()) -1.0 else tracked.average())
+                    .put("max_roi_offset_px", roiOffsets.maxOrNull() ?: -1.0)
+                    .put("right_shift_px", (a.last() - a.first()).toDouble())
+                    .put("left_shift_px", (b.first() - b.last()).toDouble())
+                    .put("problems", problems.size)
+                File(it).writeText(m.toString(1))
             }
             if (!lostAfterBlank) problems += "the blank frame did not lose the pose"
             if (tracked.size < 9) problems += "only ${tracked.size} frames tracked"
