@@ -11,6 +11,7 @@ from mobilesdk.errors import MobileSDKError, first_line
 
 COMMANDS = {
     "bench": "mobilesdk.cli.bench:bench",
+    "devices": "mobilesdk.cli.devices:devices",
     "models": "mobilesdk.cli.models:models",
     "build": "mobilesdk.cli.build:build",
     "inspect": "mobilesdk.cli.inspect:inspect",
@@ -79,6 +80,8 @@ def cli() -> None:
     mobilesdk models                          the zoo: params, GFLOPs, inputs, outputs, published figures
     mobilesdk build --model movepose-xs       export + verify -> dist/movepose-xs/
     mobilesdk verify dist/movepose-xs         re-run host parity: eager vs artifact
+    mobilesdk bench dist/movepose-xs          host CPU latency, next to eager / ONNX Runtime
+    mobilesdk devices                         phones over adb: SoC, CPU clusters, battery, thermal
     """
 
 
