@@ -36,6 +36,8 @@ class Candidate:
     recipe: str | None = None
     file: str | None = None
     bytes: int | None = None
+    sha256: str | None = None
+    runtime_version: str | None = None
 
 
 def generated_inputs(specs: Sequence[TensorSpec], seed: int = 0) -> list[np.ndarray]:
@@ -93,7 +95,13 @@ def eager(model, x: np.ndarray, threads: int) -> Candidate:
     t0 = time.perf_counter()
     run()
     return Candidate(
-        "eager", "eager", f"torch {torch.__version__}", threads, (time.perf_counter() - t0) * 1e3, run
+        "eager",
+        "eager",
+        f"torch {torch.__version__}",
+        threads,
+        (time.perf_counter() - t0) * 1e3,
+        run,
+        runtime_version=torch.__version__,
     )
 
 
@@ -145,6 +153,7 @@ def onnxruntime(path: Path, x: np.ndarray, threads: int) -> Candidate:
         (time.perf_counter() - t0) * 1e3,
         lambda: session.run(None, {name: x}),
         bytes=path.stat().st_size,
+        runtime_version=ort.__version__,
     )
 
 

@@ -20,6 +20,8 @@ import platform
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +75,8 @@ class CandidateResult:
     bytes: int | None = None
     ratios: dict[str, float] = field(default_factory=dict)
     stages: dict[str, Stats] | None = None  # native runner: preprocess / inference / decode / total
+    sha256: str | None = None  # of the artifact file as timed (not the manifest's word for it)
+    runtime_version: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -82,6 +86,8 @@ class CandidateResult:
             "recipe": self.recipe,
             "file": self.file,
             "bytes": self.bytes,
+            "sha256": self.sha256,
+            "runtime_version": self.runtime_version,
             "threads": self.threads,
             "load_ms": round(self.load_ms, 3),
             **self.stats.to_json(),
@@ -100,11 +106,21 @@ class BenchResult:
     plan: BenchPlan
     results: list[CandidateResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unit: str = "ms"  # of samples and statistics ("instructions" for an emulated-cost run)
+    fingerprint: str | None = None  # the manifest's model fingerprint (None for a file nobody here built)
+    finished_at: str | None = None  # UTC, ISO 8601
+    state_before: dict[str, Any] = field(default_factory=dict)  # host_state() before / after timing
+    state_after: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "unit": self.unit,
+            "fingerprint": self.fingerprint,
+            "finished_at": self.finished_at,
             "host": self.host,
+            "state_before": self.state_before,
+            "state_after": self.state_after,
             "plan": {
                 "warmup": self.plan.warmup,
                 "iterations": self.plan.iterations,
@@ -123,6 +139,7 @@ class Target:
     manifest: Any  # mobilesdk.manifest.Manifest | None
     files: list[tuple[Any, Path]]  # (ArtifactEntry | None, path)
     label: str = ""  # prefix of candidate names when several targets are compared in one run
+    hashes: dict[Path, str] = field(default_factory=dict)  # sha256 of each file, read once per bench
 
 
 def host_info() -> dict[str, Any]:
@@ -144,6 +161,34 @@ def host_info() -> dict[str, Any]:
     }
 
 
+def _read_sysfs(pattern: str, scale: float) -> dict[str, float] | None:
+    values = {}
+    for path in sorted(Path("/").glob(pattern)):
+        with contextlib.suppress(OSError, ValueError):
+            values[path.parent.name] = float(path.read_text().strip()) / scale
+    return values or None
+
+
+def host_state() -> dict[str, Any]:
+    """CPU clocks (kHz, per cpu) and thermal zones (degrees C) where Linux exposes them; None where it does not
+    (containers and most VMs): recorded before and after timing, as a phone bench records its own."""
+    return {
+        "freqs_khz": _read_sysfs("sys/devices/system/cpu/cpu*/cpufreq/scaling_cur_freq", 1.0),
+        "temps_c": _read_sysfs("sys/class/thermal/thermal_zone*/temp", 1000.0),
+    }
+
+
+_DISTRIBUTIONS = {"executorch": "executorch", "litert": "ai-edge-litert"}
+
+
+def runtime_version(runtime: str) -> str | None:
+    """The installed version of a host runtime (the manifest's runtime names)."""
+    try:
+        return importlib_metadata.version(_DISTRIBUTIONS.get(runtime, runtime))
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
 def resolve_target(path: Path) -> Target:
     from mobilesdk import manifest as mf
     from mobilesdk.runtimes import runtime_for_file
@@ -159,13 +204,17 @@ def resolve_target(path: Path) -> Target:
             if not file.is_file():
                 raise BenchError(f"{file}: listed in the manifest but missing")
             files.append((entry, file))
-        return Target(manifest.id, manifest, files)
-    runtime_for_file(path)  # an unknown extension is an error here, before anything is read
-    try:
-        manifest = mf.read_embedded(path)
-    except mf.ManifestError:
-        return Target(path.stem, None, [(None, path)])  # not built by mobilesdk: the file's own input spec
-    return Target(manifest.id, manifest, [(manifest.artifacts[0], path)])
+        target = Target(manifest.id, manifest, files)
+    else:
+        runtime_for_file(path)  # an unknown extension is an error here, before anything is read
+        try:
+            manifest = mf.read_embedded(path)
+        except mf.ManifestError:  # not built by mobilesdk: the file's own input spec
+            target = Target(path.stem, None, [(None, path)])
+        else:
+            target = Target(manifest.id, manifest, [(manifest.artifacts[0], path)])
+    target.hashes = {file: mf.sha256_file(file) for _, file in target.files}
+    return target
 
 
 def _crop(manifest) -> np.ndarray:
@@ -236,6 +285,8 @@ def bench(
     targets = _labelled([path] if isinstance(path, str | Path) else list(path))
     first = targets[0]
     result = BenchResult(first.name, host_info(), plan)
+    result.fingerprint = first.manifest.fingerprint if first.manifest is not None else None
+    result.state_before = host_state()
     model = x_nchw = onnx_path = None
     if plan.compare:
         if first.manifest is None:
@@ -267,6 +318,8 @@ def bench(
         result.notes.append(
             "--runner native: no .pte artifact to run (the native core's engine is ExecuTorch)"
         )
+    result.state_after = host_state()
+    result.finished_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     return result
 
 
@@ -308,6 +361,8 @@ def _native(
             )
             r.stages = stages
             r.ratios = _ratios(stages["inference"].p50, baselines)
+            r.sha256 = target.hashes.get(path)
+            r.runtime_version = runtime_version("executorch")
             out.append(r)
     return out
 
@@ -344,9 +399,9 @@ def _load_phase(
                         [model_inputs(crop, entry.input)] if entry is not None and crop is not None else None
                     )
                     name = target.label + (entry.recipe if entry is not None else path.name)
-                    loaded.append(
-                        cand.artifact(path, runtime, inputs, threads, name, entry.recipe if entry else None)
-                    )
+                    c = cand.artifact(path, runtime, inputs, threads, name, entry.recipe if entry else None)
+                    c.sha256, c.runtime_version = target.hashes.get(path), runtime_version(runtime)
+                    loaded.append(c)
     except BaseException:
         for c in loaded:
             c.close()
@@ -369,6 +424,8 @@ def _results(
             c.recipe,
             c.file,
             c.bytes,
+            sha256=c.sha256,
+            runtime_version=c.runtime_version,
         )
         for c in phase
     ]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from mobilesdk.cli.history import db_option, store_result
 from mobilesdk.cli.options import checkpoint_option, json_option
 from mobilesdk.cli.runner import DEFAULT_CACHE
 
@@ -16,7 +17,19 @@ def _csv(ctx, param, value):
     return tuple(items)
 
 
-@click.command()
+class BenchCommand(click.Command):
+    """`bench TARGET...`, and `bench history ...` when the first target is `history` and no such path exists
+    (a folder named history is still benchmarked, as before)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if args and args[0] == "history" and not Path(args[0]).exists():
+            from mobilesdk.cli.history import history
+
+            return history.make_context(f"{info_name} history", list(args[1:]), parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.command(cls=BenchCommand)
 @click.argument("targets", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--threads",
@@ -77,6 +90,8 @@ def _csv(ctx, param, value):
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write an HTML report with plots.",
 )
+@db_option
+@click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
 @json_option
 def bench(
     targets,
@@ -90,15 +105,19 @@ def bench(
     runner_kind,
     native_cache,
     report_path,
+    db,
+    no_history,
     as_json,
 ) -> None:
     """Time every artifact of a build dir (or a .pte/.tflite) on this machine's CPU. Several targets are
-    compared in one interleaved run (e.g. two builds of one model).
+    compared in one interleaved run (e.g. two builds of one model). Every run is stored in the history
+    (--db, --no-history); `mobilesdk bench history` lists, compares and plots the stored runs.
 
     \b
     mobilesdk bench dist/movepose-xs --compare eager,onnxruntime
     mobilesdk bench model.tflite --threads 1 --threads 2 --seconds 10 --json
     mobilesdk bench old/movepose-xs dist/movepose-xs --report compare.html
+    mobilesdk bench history --compare last         # see mobilesdk bench history --help
     """
     import tempfile
 
@@ -142,3 +161,5 @@ def bench(
         click.echo(format_table(result))
         if report_path is not None:
             click.echo(f"wrote {report_path}")
+    if not no_history:  # after the output: a history that cannot take the run loses nothing shown above
+        store_result(result, db)
