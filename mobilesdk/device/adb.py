@@ -184,19 +184,20 @@ class AdbDevice:
         self, args: Sequence[str], *, timeout: float, stdin: bytes | None = None
     ) -> subprocess.CompletedProcess:
         proc = self.adb.call(["-s", self.serial, *args], timeout=timeout, stdin=stdin)
-        err = proc.stderr.decode(errors="replace")
-        if proc.returncode != 0 and re.search(r"^(adb: )?error: ", err, re.MULTILINE):
-            self._raise_adb_error(err)
+        if proc.returncode != 0:
+            self._raise_for_state(proc.stderr.decode(errors="replace"))
         return proc
 
-    def _raise_adb_error(self, err: str) -> None:
-        line = _first(err.encode())
-        for state, advice in STATE_ADVICE.items():
-            if f"device {state}" in line or f"device is {state}" in line:
-                raise DeviceError(f"{self.serial} is {state}: {advice}")
-        if "not found" in line:
-            raise DeviceError(f"{self.serial}: the phone is gone ({line}); check the cable and `adb devices`")
-        raise DeviceError(f"{self.serial}: {line}")
+    def _raise_for_state(self, err: str) -> None:
+        """adb's own refusals (the phone is not usable); other failures are the caller's to read."""
+        for line in err.splitlines():
+            for state, advice in STATE_ADVICE.items():
+                if re.search(rf"\bdevice (is )?{state}\b", line) or f"device still {state}" in line:
+                    raise DeviceError(f"{self.serial} is {state}: {advice}")
+            if re.search(r"device '.*' not found|no devices/emulators found", line):
+                raise DeviceError(
+                    f"{self.serial}: the phone is gone ({line.strip()}); check the cable and `adb devices`"
+                )
 
     def features(self) -> frozenset[str]:
         if self._features is None:
@@ -221,10 +222,13 @@ class AdbDevice:
         # The marker line proves the command finished and carries its exit status; without it the transport
         # dropped (adb's own exit status says nothing reliable then).
         script = f"{command}; printf '\\n{marker}%d\\n' $?"
+        pty = not self.shell_v2  # asked before the command: afterwards the phone may be gone
         t0 = time.perf_counter()
         proc = self._adb(["shell", script], timeout=timeout, stdin=stdin)
         seconds = time.perf_counter() - t0
         out = proc.stdout.decode(errors="replace")
+        if pty:
+            out = out.replace("\r\n", "\n")  # the legacy shell service runs the command on a PTY
         at = out.rfind(marker)
         if at < 0:
             raise DeviceDisconnected(
