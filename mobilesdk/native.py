@@ -138,7 +138,13 @@ def _run(cmd: list[str], log: Path, step: str, search_path: str | None) -> None:
         proc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False)
     if proc.returncode != 0:
         lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
-        first = next((ln.strip() for ln in lines if "error" in ln.lower() and not ln.startswith("$")), "")
+        at = next((i for i, ln in enumerate(lines) if "error" in ln.lower() and not ln.startswith("$")), None)
+        first = "" if at is None else lines[at].strip()
+        if first.startswith("CMake Error"):  # "CMake Error at X:N (message):" + the message, indented
+            for ln in lines[at + 1 :]:
+                if not ln.startswith("  ") or not ln.strip():
+                    break
+                first += " " + ln.strip()
         raise NativeBuildError(f"native {step} failed: {first[:300] or 'see ' + str(log)} (log: {log})")
 
 
