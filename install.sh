@@ -8,8 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # 1. System packages (Debian): the C++ core's JSON parser and image decoder, GoogleTest, clang for the
-#    libFuzzer target and its sanitizer runtime, CMake + Ninja.
-APT_PACKAGES=(cmake ninja-build g++ libgtest-dev nlohmann-json3-dev libstb-dev clang libclang-rt-14-dev clang-format)
+#    libFuzzer target and its sanitizer runtime, CMake + Ninja; for the phone's side: the aarch64 cross
+#    toolchain and its glibc/libstdc++ (the arm64 runner bundle), patchelf (bundle RUNPATHs), qemu-user (runs
+#    the bundle here) and the platform tool adb (the real client the tests drive an emulated phone with).
+APT_PACKAGES=(cmake ninja-build g++ libgtest-dev nlohmann-json3-dev libstb-dev clang libclang-rt-14-dev clang-format
+  g++-aarch64-linux-gnu libc6-arm64-cross libc6-dev-arm64-cross libstdc++6-arm64-cross patchelf qemu-user adb)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
