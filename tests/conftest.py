@@ -117,6 +117,15 @@ def movepose_pte(trained_movepose, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def mobilehumanpose_pte(trained_mobilehumanpose, tmp_path_factory) -> dict:
+    """mobilehumanpose-xs at 128x128 (integral-3d, 32 depth bins), trained fixture weights, ExecuTorch: the 3-D
+    model, built once (persistent cache) for tests/native and tests/test_predict.py. Keys as ``movepose_pte``."""
+    from tests.fixtures.artifacts import build_executorch
+
+    return build_executorch(*trained_mobilehumanpose, tmp_path_factory.mktemp("mhp-pte"))
+
+
+@pytest.fixture(scope="session")
 def vectors_dir(tmp_path_factory) -> Path:
     """The shared test vectors (mobilesdk.vectors), written once per session for the C++ and Kotlin tests."""
     from mobilesdk.vectors import write_vectors

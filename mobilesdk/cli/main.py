@@ -15,6 +15,7 @@ COMMANDS = {
     "models": "mobilesdk.cli.models:models",
     "build": "mobilesdk.cli.build:build",
     "inspect": "mobilesdk.cli.inspect:inspect",
+    "predict": "mobilesdk.cli.predict:predict",
     "verify": "mobilesdk.cli.verify:verify",
     "runner": "mobilesdk.cli.runner:runner",
 }
@@ -81,6 +82,7 @@ def cli() -> None:
     mobilesdk build --model movepose-xs       export + verify -> dist/movepose-xs/
     mobilesdk verify dist/movepose-xs         re-run host parity: eager vs artifact
     mobilesdk bench dist/movepose-xs          host CPU latency, next to eager / ONNX Runtime
+    mobilesdk predict dist/movepose-xs a.jpg  keypoints on your photos (--overlay out.png to see them)
     mobilesdk devices                         phones over adb: SoC, CPU clusters, battery, thermal
     """
 
