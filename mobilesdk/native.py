@@ -8,7 +8,8 @@ concurrent test sessions (ours, the Kotlin runtime's) share one build.
 Variants:
 
 * ``release`` (g++ or c++): ``mobilesdk-runner``, ``libmobilesdk_pose_jni.so`` (against the JDK's headers, when
-  a JDK is found) and the GoogleTest binary, with the ExecuTorch engine of the installed ``executorch`` wheel.
+  a JDK is found) and the GoogleTest binary, with the ExecuTorch engine of the installed ``executorch`` wheel and
+  the LiteRT engine on the installed ``ai-edge-litert`` wheel's ``libLiteRt.so``.
 * ``sanitize`` (clang): the GoogleTest binary under AddressSanitizer + UndefinedBehaviorSanitizer and the
   libFuzzer target (``mobilesdk_fuzz``), from one build.
 
@@ -51,6 +52,7 @@ class NativeBuild:
     jni: Path | None
     fuzzer: Path | None
     has_executorch: bool
+    has_litert: bool = False
 
 
 def find_tool(names: tuple[str, ...], what: str, hint: str, search_path: str | None = None) -> str:
@@ -64,6 +66,22 @@ def executorch_dir() -> Path | None:
         return None
     root = Path(next(iter(spec.submodule_search_locations)))
     return root if (root / "share" / "cmake" / "executorch-config.cmake").is_file() else None
+
+
+def litert_dir() -> Path | None:
+    """The installed ``ai_edge_litert`` package directory, if it holds ``libLiteRt.so`` (the LiteRT C API)."""
+    spec = importlib_util.find_spec("ai_edge_litert")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    root = Path(next(iter(spec.submodule_search_locations)))
+    return root if (root / "libLiteRt.so").is_file() else None
+
+
+def litert_version() -> str:
+    try:
+        return importlib_metadata.version("ai-edge-litert")
+    except importlib_metadata.PackageNotFoundError:
+        return "none"
 
 
 def executorch_version() -> str:
@@ -127,6 +145,9 @@ def _configure_args(variant: str, search_path: str | None) -> tuple[list[str], d
         args.append(f"-DMSDK_EXECUTORCH_DIR={et_dir}")
     else:
         args.append("-DMSDK_WITH_EXECUTORCH=OFF")
+    lrt_dir = litert_dir()
+    if lrt_dir is not None:
+        args += [f"-DMSDK_LITERT_DIR={lrt_dir}", f"-DMSDK_LITERT_VERSION={litert_version()}"]
     return args, {"cxx": os.path.realpath(cxx)}
 
 
@@ -155,7 +176,7 @@ def build_native(
     cmake = find_tool(("cmake",), "cmake", "install cmake 3.22 or newer (see install.sh)", search_path)
     args, tools = _configure_args(variant, search_path)
     ninja = shutil.which("ninja", path=search_path)
-    key = source_hash(variant, executorch_version(), *args, *sorted(tools.values()))[:16]
+    key = source_hash(variant, executorch_version(), litert_version(), *args, *sorted(tools.values()))[:16]
     cache_dir = Path(cache_dir).expanduser()
     build_dir = cache_dir / f"{variant}-{key}"
     with fsops.locked(cache_dir / f"{variant}-{key}.lock"):
@@ -206,6 +227,10 @@ def _result(variant: str, build_dir: Path) -> NativeBuild:
         jni=opt("libmobilesdk_pose_jni.so"),
         fuzzer=opt("mobilesdk_fuzz"),
         has_executorch="MSDK_WITH_EXECUTORCH:BOOL=OFF" not in cache and executorch_dir() is not None,
+        has_litert=any(
+            line.startswith("MSDK_LITERT_DIR:PATH=") and line.split("=", 1)[1].strip()
+            for line in cache.splitlines()
+        ),
     )
 
 

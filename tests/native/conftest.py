@@ -1,6 +1,8 @@
 """Fixtures of the native-core tests: cached CMake builds (keyed by the native sources) and built artifacts.
 
-``movepose_pte`` (the trained movepose-xs-128 .pte) comes from tests/conftest.py, shared with tests/android."""
+``movepose_pte`` and ``mobilehumanpose_pte`` (the trained fixtures' .pte) come from tests/conftest.py, shared with
+tests/android and tests/test_predict.py; the LiteRT fp32 models of the same fixtures (``*_tflite``) are built
+here."""
 
 from __future__ import annotations
 
@@ -9,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from tests.fixtures import NATIVE_CACHE
-from tests.fixtures.artifacts import build_executorch, with_poisoned_bias
+from tests.fixtures.artifacts import build_litert, with_poisoned_bias
 
 
 @pytest.fixture(scope="session")
 def native_release():
-    """The release build: mobilesdk-runner, the JNI library, the GoogleTest binary (ExecuTorch engine)."""
+    """The release build: mobilesdk-runner, the JNI library, the GoogleTest binary (ExecuTorch and LiteRT engines)."""
     from mobilesdk.native import build_native
 
     return build_native(NATIVE_CACHE, "release")
@@ -29,9 +31,16 @@ def native_sanitize():
 
 
 @pytest.fixture(scope="session")
-def mobilehumanpose_pte(trained_mobilehumanpose, tmp_path_factory) -> dict:
-    """mobilehumanpose-xs at 128x128 (integral-3d, 32 depth bins), trained fixture weights, ExecuTorch."""
-    return build_executorch(*trained_mobilehumanpose, tmp_path_factory.mktemp("mhp-pte"))
+def movepose_tflite(trained_movepose, tmp_path_factory) -> dict:
+    """movepose-xs at 128x128, trained fixture weights, LiteRT fp32 (NHWC input). Keys as ``movepose_pte``,
+    with ``tflite`` for ``pte``."""
+    return build_litert(*trained_movepose, tmp_path_factory.mktemp("movepose-tflite"))
+
+
+@pytest.fixture(scope="session")
+def mobilehumanpose_tflite(trained_mobilehumanpose, tmp_path_factory) -> dict:
+    """mobilehumanpose-xs at 128x128 (integral-3d), trained fixture weights, LiteRT fp32 (NHWC input)."""
+    return build_litert(*trained_mobilehumanpose, tmp_path_factory.mktemp("mhp-tflite"))
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
-"""The C++ core's GoogleTest suite (shared vectors, C API contract, estimator on a real .pte), once as a
-release build and once under ASan + UBSan, and the libFuzzer target for a bounded time."""
+"""The C++ core's GoogleTest suite (shared vectors, C API contract, estimator on a real .pte and a real .tflite),
+once as a release build and once under ASan + UBSan, and the libFuzzer target for a bounded time."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import subprocess
 FUZZ_SECONDS = 60
 
 
-def _run_tests(binary, pte, vectors_dir=None, nonfinite=None, extra_env=None, args=()):
+def _run_tests(binary, pte, vectors_dir=None, nonfinite=None, extra_env=None, args=(), tflite=None):
     """Runs the GoogleTest binary (extra gtest ``args``, e.g. a filter); every selected test must pass, none skip."""
     env = {**os.environ, "MSDK_TEST_PTE": str(pte), **(extra_env or {})}
+    if tflite is not None:
+        env["MSDK_TEST_TFLITE"] = str(tflite)
     if vectors_dir is not None:
         env["MSDK_VECTORS_DIR"] = str(vectors_dir)
     if nonfinite is not None:
@@ -27,9 +29,15 @@ def _run_tests(binary, pte, vectors_dir=None, nonfinite=None, extra_env=None, ar
     return proc
 
 
-def test_gtest_release(native_release, vectors_dir, movepose_pte, nonfinite_ptes):
-    assert native_release.tests is not None and native_release.has_executorch
-    _run_tests(native_release.tests, movepose_pte["pte"], vectors_dir, nonfinite_ptes)
+def test_gtest_release(native_release, vectors_dir, movepose_pte, nonfinite_ptes, movepose_tflite):
+    assert native_release.tests is not None and native_release.has_executorch and native_release.has_litert
+    _run_tests(
+        native_release.tests,
+        movepose_pte["pte"],
+        vectors_dir,
+        nonfinite_ptes,
+        tflite=movepose_tflite["tflite"],
+    )
     # Passed and not skipped (checked above) and compiled in: the NaN/inf programs' test ran.
     listed = subprocess.run(
         [str(native_release.tests), "--gtest_list_tests"], capture_output=True, text=True, timeout=60
@@ -37,12 +45,17 @@ def test_gtest_release(native_release, vectors_dir, movepose_pte, nonfinite_ptes
     assert "EstimatorNonFinite." in listed and "NanAndInfOutputsAreNumericErrorsNamingTheOutput" in listed
 
 
-def test_gtest_integral3d_model(native_release, mobilehumanpose_pte):
-    """The estimator tests again on a program whose codec is integral-3d (one volumetric output)."""
-    _run_tests(native_release.tests, mobilehumanpose_pte["pte"], args=["--gtest_filter=EstimatorPte.*"])
+def test_gtest_integral3d_model(native_release, mobilehumanpose_pte, mobilehumanpose_tflite):
+    """The estimator tests again on a model whose codec is integral-3d (one volumetric output), both runtimes."""
+    _run_tests(
+        native_release.tests,
+        mobilehumanpose_pte["pte"],
+        args=["--gtest_filter=EstimatorPte.*:EstimatorTflite.*:TfliteVerifier.*"],
+        tflite=mobilehumanpose_tflite["tflite"],
+    )
 
 
-def test_gtest_under_asan_ubsan(native_sanitize, vectors_dir, movepose_pte, nonfinite_ptes):
+def test_gtest_under_asan_ubsan(native_sanitize, vectors_dir, movepose_pte, nonfinite_ptes, movepose_tflite):
     assert native_sanitize.tests is not None
     # Leaks inside the prebuilt ExecuTorch libraries (process-lifetime singletons) are not ours to fix;
     # ours are checked by the fuzzer run below, which has no ExecuTorch in the loop.
@@ -50,16 +63,27 @@ def test_gtest_under_asan_ubsan(native_sanitize, vectors_dir, movepose_pte, nonf
         "ASAN_OPTIONS": "detect_leaks=0:abort_on_error=0:detect_odr_violation=0",
         "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
     }
-    _run_tests(native_sanitize.tests, movepose_pte["pte"], vectors_dir, nonfinite_ptes, env)
+    _run_tests(
+        native_sanitize.tests,
+        movepose_pte["pte"],
+        vectors_dir,
+        nonfinite_ptes,
+        env,
+        tflite=movepose_tflite["tflite"],
+    )
 
 
 def test_fuzz_manifest_preprocess_decode(native_sanitize, movepose_pte, tmp_path):
-    """libFuzzer over manifest parsing and the preprocess/decode arguments: ~1 minute, no crash."""
+    """libFuzzer over manifest parsing, the preprocess/decode arguments and .tflite verification (inputs with
+    "TFL3" at bytes 4..8; seeded with a minimal valid model): ~1 minute, no crash."""
+    from tests.fixtures.artifacts import tiny_tflite
+
     assert native_sanitize.fuzzer is not None
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     manifest = (movepose_pte["dir"] / "manifest.json").read_bytes()
     (corpus / "manifest").write_bytes(b"\x00\x00" + manifest)
+    (corpus / "model.tflite").write_bytes(tiny_tflite({"mobilesdk_manifest": manifest[:1000]}))
     for i, seed in enumerate((b"\x01" + bytes(range(256)) * 4, b"\x02" + bytes(200))):
         (corpus / f"seed{i}").write_bytes(seed)
     cmd = [

@@ -1,6 +1,7 @@
 // libFuzzer target over the C API's untrusted inputs: manifest JSON, and the frame / ROI / output arguments
-// of preprocess and decode. The first byte picks the mode; everything must come back as a status, never a
-// crash, a sanitizer report or a leak.
+// of preprocess and decode; and over .tflite files before LiteRT sees them (the verifier, tflite_model.h). An
+// input with "TFL3" at bytes 4..8 is a model file; otherwise the first byte picks the mode. Everything must
+// come back as a status, never a crash, a sanitizer report or a leak.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "mobilesdk_pose.h"
+#include "tflite_model.h"
 
 namespace {
 
@@ -117,6 +119,12 @@ void FuzzDecode(FuzzedDataProvider& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (msdk::HasTfliteIdentifier(data, size)) {
+    std::vector<uint64_t> model((size + 7) / 8);  // 8-aligned, as the engine reads a file
+    std::memcpy(model.data(), data, size);
+    msdk::VerifyTfliteModel(reinterpret_cast<const uint8_t*>(model.data()), size);
+    return 0;
+  }
   FuzzedDataProvider in(data, size);
   switch (in.ConsumeIntegralInRange(0, 2)) {
     case 0: FuzzManifest(in); break;

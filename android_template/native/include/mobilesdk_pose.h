@@ -1,7 +1,7 @@
 /*
  * mobilesdk native pose core: the C API.
  *
- * One C surface over the C++ core (preprocessing, decoders, ExecuTorch inference), so that the JNI bindings,
+ * One C surface over the C++ core (preprocessing, decoders, ExecuTorch or LiteRT inference), so that the JNI bindings,
  * the host/on-device runner and any later binding stay a few lines each. Opaque handles, plain structs in
  * and out, status codes with a message; nothing here throws, aborts or keeps a pointer the caller passed in
  * after the call returns (except the model path, which is copied).
@@ -35,12 +35,12 @@ typedef enum msdk_status {
   MSDK_ERR_INVALID_ARGUMENT = 1, /* a null pointer, bad size/stride/length/rotation/ROI/enum */
   MSDK_ERR_INVALID_STATE = 2,    /* e.g. a handle used after destroy (best effort), a busy thread pool */
   MSDK_ERR_IO = 3,               /* a file cannot be opened or read */
-  MSDK_ERR_INVALID_MODEL = 4,    /* not an ExecuTorch program, fails verification, method does not load */
+  MSDK_ERR_INVALID_MODEL = 4,    /* not an ExecuTorch program / TFLite model, fails verification, does not load */
   MSDK_ERR_INVALID_MANIFEST = 5, /* manifest JSON malformed, a key missing, an unsupported value */
   MSDK_ERR_MISMATCH = 6,         /* the manifest does not describe the program (input/output shapes, dtypes) */
   MSDK_ERR_INFERENCE = 7,        /* the runtime failed to execute */
   MSDK_ERR_NUMERIC = 8,          /* NaN or inf in a model output */
-  MSDK_ERR_UNSUPPORTED = 9,      /* compiled without the ExecuTorch engine, or a feature not built in */
+  MSDK_ERR_UNSUPPORTED = 9,      /* compiled without the engine the model needs, or a feature not built in */
   MSDK_ERR_INTERNAL = 10         /* a bug: please report */
 } msdk_status;
 
@@ -111,8 +111,9 @@ typedef struct msdk_tensor_info {
   size_t bytes;
 } msdk_tensor_info;
 
-const char* msdk_version(void);            /* e.g. "mobilesdk-native 0.1.0 (executorch 1.5.1)" */
+const char* msdk_version(void);            /* e.g. "mobilesdk-native 0.1.0 (executorch 1.5.1, litert 2.3.0)" */
 int32_t msdk_has_executorch(void);         /* 1 if the ExecuTorch engine is compiled in */
+int32_t msdk_has_litert(void);             /* 1 if the LiteRT engine is compiled in (addition to API version 1) */
 const char* msdk_status_name(msdk_status); /* "MSDK_ERR_INVALID_ARGUMENT" ... */
 
 /* ---- processor: the manifest's pre- and post-processing, without an engine (e.g. for TFLite) --------- */
@@ -143,18 +144,23 @@ msdk_status msdk_processor_decode(const msdk_processor* processor, const float* 
                                   const size_t* output_counts, int32_t num_outputs, const float affine[6],
                                   msdk_pose* pose, msdk_error* error);
 
-/* ---- estimator: processor + ExecuTorch engine ---------------------------------------------------------- */
+/* ---- estimator: processor + engine (ExecuTorch for a .pte, LiteRT for a .tflite) -------------------------- */
 
 typedef struct msdk_estimator msdk_estimator;
 
 typedef struct msdk_estimator_options {
-  const char* model_path;    /* a .pte file, memory-mapped */
-  const char* manifest_json; /* NULL: read the program's own `mobilesdk_manifest` method */
+  const char* model_path;    /* an ExecuTorch program (memory-mapped) or a TFLite model (read into memory),
+                                told apart by content, not by name */
+  const char* manifest_json; /* NULL: the model's own manifest (.pte: `mobilesdk_manifest` method; .tflite:
+                                `mobilesdk_manifest` metadata entry) */
   size_t manifest_size;
   const char* recipe;  /* which artifact of a manifest.json; NULL = the one matching the file */
-  int32_t num_threads; /* 0 = ExecuTorch's default. The CPU thread pool is process-wide: it is
-                          resized only while no estimator is alive; otherwise the running pool is
-                          kept and msdk_estimator_num_threads says what is used. */
+  int32_t num_threads; /* 0 = the default: ExecuTorch's pool keeps the size it had when the process
+                          first used it (one thread per core); LiteRT gets one thread per online CPU
+                          (its own default would be 1). ExecuTorch's CPU thread pool is process-wide: it
+                          is resized only while no ExecuTorch estimator is alive; otherwise the running
+                          pool is kept and msdk_estimator_num_threads says what is used. Each LiteRT
+                          estimator has its own XNNPACK pool of exactly this size. */
 } msdk_estimator_options;
 
 msdk_status msdk_estimator_create(const msdk_estimator_options* options, msdk_estimator** out, msdk_error* error);
@@ -164,6 +170,10 @@ const msdk_processor* msdk_estimator_processor(const msdk_estimator* estimator);
 int32_t msdk_estimator_num_threads(const msdk_estimator* estimator);
 /* The manifest JSON in use (owned by the estimator, NUL-terminated). */
 const char* msdk_estimator_manifest(const msdk_estimator* estimator);
+/* Addition to API version 1: the runtime running the model, "executorch" or "litert", and its version
+ * (e.g. "1.5.1", "2.3.0"); static strings. NULL for a handle that is not live. */
+const char* msdk_estimator_runtime(const msdk_estimator* estimator);
+const char* msdk_estimator_runtime_version(const msdk_estimator* estimator);
 
 /* preprocess -> forward -> decode -> map back; timings may be NULL. */
 msdk_status msdk_estimator_estimate(msdk_estimator* estimator, const msdk_frame* frame, const msdk_rect* roi,

@@ -1,7 +1,8 @@
-// mobilesdk-runner: the native core end to end on the host (or a phone): load a .pte, feed an image or a
-// synthetic camera frame, time every stage, print one line per iteration and a final JSON line.
+// mobilesdk-runner: the native core end to end on the host (or a phone): load a .pte (ExecuTorch) or a
+// .tflite (LiteRT), told apart by content, feed an image or a synthetic camera frame, time every stage, print
+// one line per iteration and a final JSON line naming the runtime and its version.
 //
-//   mobilesdk-runner --model X.pte [--manifest manifest.json] [--recipe R]
+//   mobilesdk-runner --model X.pte|X.tflite [--manifest manifest.json] [--recipe R]
 //                    [--image img.png|jpg | --frame nv21:1920x1080|yuv420:WxH|rgba:WxH|bgra:WxH|rgb:WxH
 //                     | --input raw.bin [--dump-outputs DIR]]
 //                    [--roi l,t,r,b] [--rotation 0|90|180|270] [--warmup N] [--iterations N] [--threads N]
@@ -20,6 +21,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +56,61 @@ struct Args {
 std::string g_runtime_error;
 bool g_verbose = false;
 
+// LiteRT logs its INFO/WARNING/ERROR lines to stderr with no C API to quiet them, so unless --verbose the
+// runner points fd 2 at a temporary file for the run, writes its own errors to the real stderr, and appends
+// the log's first "ERROR" line (the cause; later ones report its consequences) to them.
+int g_stderr_fd = STDERR_FILENO;
+FILE* g_captured = nullptr;
+
+// An unnamed temporary file: in $TMPDIR, /data/local/tmp (adb shell on a phone: no /tmp) or /tmp.
+FILE* AnonymousTempFile() {
+  const char* tmpdir = std::getenv("TMPDIR");
+  for (const char* dir : {tmpdir, "/data/local/tmp", "/tmp"}) {
+    if (dir == nullptr || dir[0] == '\0') continue;
+    std::string path = std::string(dir) + "/mobilesdk-runner-log-XXXXXX";
+    const int fd = ::mkstemp(path.data());
+    if (fd < 0) continue;
+    ::unlink(path.c_str());
+    if (FILE* f = ::fdopen(fd, "w+")) return f;
+    ::close(fd);
+  }
+  return nullptr;
+}
+
+void CaptureRuntimeStderr() {
+  if (g_verbose) return;
+  g_captured = AnonymousTempFile();
+  const int saved = g_captured ? ::dup(STDERR_FILENO) : -1;
+  if (saved < 0 || ::dup2(::fileno(g_captured), STDERR_FILENO) < 0) {  // leave stderr as it is
+    if (saved >= 0) ::close(saved);
+    if (g_captured) std::fclose(g_captured);
+    g_captured = nullptr;
+    return;
+  }
+  g_stderr_fd = saved;
+}
+
+std::string FirstCapturedError() {
+  if (g_captured == nullptr) return "";
+  std::fflush(stderr);
+  std::string text, line;
+  std::rewind(g_captured);
+  char buf[4096];
+  size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, g_captured)) > 0) text.append(buf, n);
+  std::fseek(g_captured, 0, SEEK_END);
+  std::istringstream lines(text);
+  while (std::getline(lines, line)) {
+    if (line.rfind("ERROR", 0) == 0) return line;
+  }
+  return "";
+}
+
+void PrintError(const std::string& message) {
+  const std::string line = "mobilesdk-runner: error: " + message + "\n";
+  if (::write(g_stderr_fd, line.data(), line.size()) < 0) std::perror("mobilesdk-runner");
+}
+
 #ifdef MSDK_RUNNER_EXECUTORCH_LOG
 void EmitLog(et_timestamp_t, et_pal_log_level_t level, const char* file, const char*, size_t line, const char* msg,
              size_t len) {
@@ -83,12 +141,12 @@ Args ParseArgs(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") {
       std::printf(
-          "usage: mobilesdk-runner --model X.pte [--manifest manifest.json] [--recipe R]\n"
+          "usage: mobilesdk-runner --model X.pte|X.tflite [--manifest manifest.json] [--recipe R]\n"
           "         [--image IMG | --frame FMT:WxH | --input RAW.bin [--dump-outputs DIR]] [--roi l,t,r,b]\n"
           "         [--rotation DEG] [--warmup N] [--iterations N] [--threads N]\n"
           "       mobilesdk-runner --manifest manifest.json --outputs DIR [frame options]  (no engine)\n"
           "FMT: nv21, yuv420, rgba, bgra, rgb (a synthetic frame). Default frame: nv21:1920x1080.\n"
-          "--verbose prints the ExecuTorch runtime's log.\n");
+          "--verbose prints the runtime's log (ExecuTorch, LiteRT).\n");
       std::exit(0);
     }
     if (flag == "--verbose") {
@@ -271,6 +329,8 @@ void Check(msdk_status st, const msdk_error& err) {
   if (st == MSDK_OK) return;
   std::string m = std::string(msdk_status_name(st)) + ": " + err.message;
   if (!g_runtime_error.empty()) m += " [executorch: " + g_runtime_error + "]";
+  const std::string litert = FirstCapturedError();
+  if (!litert.empty()) m += " [litert: " + litert + "]";
   throw RunError{m};
 }
 
@@ -300,12 +360,16 @@ std::vector<size_t> OutputCounts(const msdk_processor* p) {
   return counts;
 }
 
-std::vector<std::string> OutputNames(const std::string& manifest_json, const std::string& recipe) {
+// The output names of the artifact in use: the only one, else the recipe's, else the model file's.
+std::vector<std::string> OutputNames(const std::string& manifest_json, const std::string& recipe,
+                                     const std::string& model_path) {
   const json doc = json::parse(manifest_json, nullptr, false);
   std::vector<std::string> names;
   if (doc.is_discarded() || !doc.contains("artifacts")) return names;
+  const std::string file = model_path.substr(model_path.find_last_of('/') + 1);
   for (const auto& a : doc["artifacts"]) {
-    if (doc["artifacts"].size() == 1 || a.value("recipe", "") == recipe) {
+    const bool chosen = recipe.empty() ? a.value("file", "") == file : a.value("recipe", "") == recipe;
+    if (doc["artifacts"].size() == 1 || chosen) {
       for (const auto& o : a["outputs"]) names.push_back(o.value("name", ""));
       break;
     }
@@ -342,7 +406,7 @@ int Run(const Args& args) {
   std::vector<msdk_keypoint> kp(k);
   msdk_pose pose{kp.data(), k, 0, 0.0f};
   Stats pre, inf, dec, tot;
-  std::vector<std::string> names = OutputNames(used, args.recipe);
+  std::vector<std::string> names = OutputNames(used, args.recipe, args.model);
   const std::vector<size_t> counts = OutputCounts(proc);
 
   FrameData frame;
@@ -424,9 +488,13 @@ int Run(const Args& args) {
       if (!f) throw RunError{path + ": cannot write"};
     }
   }
+  const json runtime =
+      est ? json{{"name", msdk_estimator_runtime(est)}, {"version", msdk_estimator_runtime_version(est)}}
+          : json(nullptr);
   json result = {
       {"model", model_id},
       {"file", args.model},
+      {"runtime", runtime},
       {"threads", est ? msdk_estimator_num_threads(est) : 0},
       {"iterations", args.iterations},
       {"load_ms", load_ms},
@@ -446,15 +514,17 @@ int Run(const Args& args) {
 int main(int argc, char** argv) {
   QuietRuntimeLog();
   try {
-    return Run(ParseArgs(argc, argv));
+    const Args args = ParseArgs(argc, argv);
+    CaptureRuntimeStderr();
+    return Run(args);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "mobilesdk-runner: error: %s\n", e.message.c_str());
+    PrintError(e.message);
     return 2;
   } catch (const RunError& e) {
-    std::fprintf(stderr, "mobilesdk-runner: error: %s\n", e.message.c_str());
+    PrintError(e.message);
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mobilesdk-runner: error: %s\n", e.what());
+    PrintError(e.what());
     return 1;
   }
 }

@@ -8,6 +8,7 @@
 #include <new>
 #include <string>
 #include <unordered_set>
+#include <utility>
 
 #include "estimator.h"
 #include "mobilesdk_pose.h"
@@ -148,14 +149,20 @@ extern "C" {
 
 const char* msdk_version(void) {
   static const std::string v = [] {
-    const char* et = msdk::ExecuTorchVersion();
-    return std::string("mobilesdk-native " MSDK_VERSION_STRING) +
-           (et[0] ? std::string(" (executorch ") + et + ")" : std::string(" (no executorch)"));
+    std::string engines;
+    for (const auto& [name, version] : {std::pair<const char*, const char*>{"executorch", msdk::ExecuTorchVersion()},
+                                        std::pair<const char*, const char*>{"litert", msdk::LiteRtVersion()}}) {
+      if (version[0] != '\0') engines += (engines.empty() ? "" : ", ") + std::string(name) + " " + version;
+    }
+    return std::string("mobilesdk-native " MSDK_VERSION_STRING) + " (" + (engines.empty() ? "no engine" : engines) +
+           ")";
   }();
   return v.c_str();
 }
 
 int32_t msdk_has_executorch(void) { return msdk::ExecuTorchVersion()[0] != '\0' ? 1 : 0; }
+
+int32_t msdk_has_litert(void) { return msdk::LiteRtVersion()[0] != '\0' ? 1 : 0; }
 
 const char* msdk_status_name(msdk_status status) {
   int s = 0;  // as an int: C callers may pass any value
@@ -316,6 +323,14 @@ int32_t msdk_estimator_num_threads(const msdk_estimator* estimator) {
 
 const char* msdk_estimator_manifest(const msdk_estimator* estimator) {
   return LiveEstimator(estimator) ? estimator->impl->manifest_json().c_str() : nullptr;
+}
+
+const char* msdk_estimator_runtime(const msdk_estimator* estimator) {
+  return LiveEstimator(estimator) ? estimator->impl->runtime() : nullptr;
+}
+
+const char* msdk_estimator_runtime_version(const msdk_estimator* estimator) {
+  return LiveEstimator(estimator) ? estimator->impl->runtime_version() : nullptr;
 }
 
 msdk_status msdk_estimator_estimate(msdk_estimator* estimator, const msdk_frame* frame, const msdk_rect* roi,

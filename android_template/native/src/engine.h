@@ -1,6 +1,8 @@
 // The inference engine interface: the estimator talks to its engine only through this, keeping the pre/post
-// code free of runtime types. The one implementation is ExecuTorch (Estimator::Create opens it), compiled only
-// when ExecuTorch is found (MSDK_HAVE_EXECUTORCH; without it OpenExecuTorchEngine is MSDK_ERR_UNSUPPORTED).
+// code free of runtime types. Two implementations, each compiled only when its runtime is found: ExecuTorch
+// (MSDK_HAVE_EXECUTORCH, engine_executorch.cpp) and LiteRT through its C API (MSDK_HAVE_LITERT,
+// engine_litert.cpp); without one, its Open function is MSDK_ERR_UNSUPPORTED. Estimator::Create picks the
+// engine by the file's content (SniffModelFile).
 #ifndef MSDK_ENGINE_H_
 #define MSDK_ENGINE_H_
 
@@ -39,6 +41,20 @@ class Engine {
 // MSDK_ERR_UNSUPPORTED.
 Status OpenExecuTorchEngine(const std::string& path, std::unique_ptr<Engine>* out);
 const char* ExecuTorchVersion();  // "" without ExecuTorch
+
+// LiteRT (the C API of libLiteRt.so): reads `path`, verifies it as a TFLite flatbuffer (tflite_model.h) before
+// LiteRT parses it, so a truncated or foreign file is MSDK_ERR_INVALID_MODEL and an unreadable one MSDK_ERR_IO;
+// runs the model's `serving_default` signature (or its only one) on the CPU accelerator (XNNPACK), outputs in
+// the order of their names' trailing index (output_0, output_1, ..., output_10). Each engine has its own
+// XNNPACK thread pool. Without LiteRT: MSDK_ERR_UNSUPPORTED.
+Status OpenLiteRtEngine(const std::string& path, std::unique_ptr<Engine>* out);
+const char* LiteRtVersion();  // "" without LiteRT
+
+// What a model file holds, by its first 8 bytes: flatbuffer identifiers at bytes 4..8 ("TFL3": a TFLite model;
+// "ET" and two digits: an ExecuTorch program). kUnknown for anything else, including files under 8 bytes.
+enum class ModelKind { kUnknown, kTflite, kExecuTorch };
+// MSDK_ERR_IO if `path` cannot be opened or read (a directory included).
+Status SniffModelFile(const std::string& path, ModelKind* kind);
 
 }  // namespace msdk
 

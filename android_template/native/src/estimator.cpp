@@ -1,14 +1,17 @@
 #include "estimator.h"
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <mutex>
 
 namespace msdk {
 namespace {
 
-std::mutex g_pool_mu;  // serialises creation (pool sizing + forward load) against destruction
-int32_t g_live = 0;
+std::mutex g_pool_mu;      // serialises creation (pool sizing + forward load) against destruction
+int32_t g_live = 0;        // estimators alive
+int32_t g_pool_users = 0;  // of which on ExecuTorch's process-wide CPU pool (LiteRT engines own theirs)
 
 int64_t NowUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -54,7 +57,38 @@ Status CheckProgram(const Processor& p, const std::vector<EngineTensor>& ins, co
   return Status::Ok();
 }
 
+Status OpenEngine(const std::string& path, ModelKind kind, std::unique_ptr<Engine>* engine) {
+  switch (kind) {
+    case ModelKind::kTflite: return OpenLiteRtEngine(path, engine);
+    case ModelKind::kExecuTorch: return OpenExecuTorchEngine(path, engine);
+    case ModelKind::kUnknown: break;
+  }
+  return Status(MSDK_ERR_INVALID_MODEL, path +
+                                            ": neither a TFLite model ('TFL3' at bytes 4..8) nor an ExecuTorch "
+                                            "program ('ET' and two digits at bytes 4..8)");
+}
+
 }  // namespace
+
+Status SniffModelFile(const std::string& path, ModelKind* kind) {
+  *kind = ModelKind::kUnknown;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (f == nullptr) return Status(MSDK_ERR_IO, path + ": cannot open (" + std::strerror(errno) + ")");
+  unsigned char head[8] = {0};
+  const size_t got = std::fread(head, 1, sizeof head, f);
+  const bool failed = std::ferror(f) != 0;
+  const int err = errno;
+  std::fclose(f);
+  if (failed) return Status(MSDK_ERR_IO, path + ": cannot read (" + std::strerror(err) + ")");
+  if (got < sizeof head) return Status::Ok();
+  auto digit = [](unsigned char c) { return c >= '0' && c <= '9'; };
+  if (std::memcmp(head + 4, "TFL3", 4) == 0) {
+    *kind = ModelKind::kTflite;
+  } else if (head[4] == 'E' && head[5] == 'T' && digit(head[6]) && digit(head[7])) {
+    *kind = ModelKind::kExecuTorch;
+  }
+  return Status::Ok();
+}
 
 int32_t LiveEstimators() {
   std::lock_guard<std::mutex> lock(g_pool_mu);
@@ -65,9 +99,13 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
   if (options.num_threads < 0 || options.num_threads > 256) {
     return InvalidArgument("num_threads " + std::to_string(options.num_threads) + ": must be 0 (default) to 256");
   }
-  std::unique_ptr<Engine> engine;
-  MSDK_RETURN_IF_ERROR(OpenExecuTorchEngine(options.model_path, &engine));
   const std::string& path = options.model_path;
+  ModelKind kind = ModelKind::kUnknown;
+  MSDK_RETURN_IF_ERROR(SniffModelFile(path, &kind));
+  std::unique_ptr<Engine> engine;
+  MSDK_RETURN_IF_ERROR(OpenEngine(path, kind, &engine));
+  const bool litert = kind == ModelKind::kTflite;
+  const char* runtime = litert ? "litert" : "executorch";
   std::string text;
   if (options.manifest_json != nullptr) {
     text.assign(options.manifest_json, options.manifest_size);
@@ -83,18 +121,22 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
   Status st = Processor::Create(text.data(), text.size(), options.recipe, Basename(path), &e->processor_);
   if (!st.ok()) return Status(st.code(), path + ": " + st.message());
   const ArtifactSpec& a = e->processor_->artifact();
-  if (a.runtime != "executorch") {
-    return InvalidManifest(path + ": artifact '" + a.recipe + "' is for runtime '" + a.runtime + "', not executorch");
+  if (a.runtime != runtime) {
+    return InvalidManifest(path + ": artifact '" + a.recipe + "' is for runtime '" + a.runtime + "', not " + runtime);
   }
+  e->runtime_ = runtime;
+  e->runtime_version_ = litert ? LiteRtVersion() : ExecuTorchVersion();
+  e->shares_pool_ = !litert;
   std::vector<EngineTensor> ins, outs;
   MSDK_RETURN_IF_ERROR(engine->Describe(&ins, &outs));
   st = CheckProgram(*e->processor_, ins, outs);
   if (!st.ok()) return Status(st.code(), path + ": " + st.message());
   {
     std::lock_guard<std::mutex> lock(g_pool_mu);
-    st = engine->Prepare(options.num_threads, /*may_resize=*/g_live == 0);
+    st = engine->Prepare(options.num_threads, /*may_resize=*/g_pool_users == 0);
     if (!st.ok()) return Status(st.code(), path + ": " + st.message());
     ++g_live;
+    if (e->shares_pool_) ++g_pool_users;
     e->engine_ = std::move(engine);
   }
   e->input_.resize(e->processor_->input().bytes());
@@ -107,6 +149,7 @@ Estimator::~Estimator() {
   if (engine_ == nullptr) return;  // Create failed before counting this estimator
   engine_.reset();                 // the program (and its delegates' pool pointers) goes before the count drops
   --g_live;
+  if (shares_pool_) --g_pool_users;
 }
 
 Status Estimator::CheckInput(const void* input, size_t input_size) const {

@@ -27,14 +27,17 @@ struct EstimatorOptions {
 
 class Estimator {
  public:
-  // Opens the ExecuTorch engine for options.model_path (non-empty: msdk_estimator_create checks it) and checks
-  // the program against the manifest.
+  // Opens the engine for options.model_path (non-empty: msdk_estimator_create checks it) by its content (a
+  // TFLite model: LiteRT; an ExecuTorch program: ExecuTorch) and checks the program against the manifest,
+  // whose artifact must be for that runtime.
   static Status Create(const EstimatorOptions& options, std::unique_ptr<Estimator>* out);
   ~Estimator();
 
   Processor& processor() { return *processor_; }
   const std::string& manifest_json() const { return processor_->json(); }
   int32_t num_threads() const { return engine_->NumThreads(); }
+  const char* runtime() const { return runtime_; }                  // "executorch" | "litert"
+  const char* runtime_version() const { return runtime_version_; }  // e.g. "1.5.1", "2.3.0"
 
   Status Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings);
   // Forward on a preprocessed input, decoded with `affine` (the staged form of Estimate).
@@ -52,9 +55,12 @@ class Estimator {
   std::vector<uint8_t> input_;  // float32 inputs need 4-byte alignment: vector storage is malloc-aligned
   std::vector<const float*> outs_;
   std::vector<size_t> counts_;
+  const char* runtime_ = "";
+  const char* runtime_version_ = "";
+  bool shares_pool_ = false;  // on ExecuTorch's process-wide CPU pool
 };
 
-// Estimators alive in the process (the thread pool is resized only when this is 0).
+// Estimators alive in the process (ExecuTorch's thread pool is resized only while none of them uses it).
 int32_t LiveEstimators();
 
 }  // namespace msdk

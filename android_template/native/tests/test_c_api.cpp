@@ -1,7 +1,7 @@
 // The C API's contract: every bad pointer, size, stride, enum, ROI, output and handle is a status code with
-// a message (never a crash), and the estimator on a real .pte (MSDK_TEST_PTE) checks the program against
-// the manifest, refuses truncated and foreign files, and reports NaN / inf outputs of real programs that
-// produce them (MSDK_TEST_NAN_PTE, MSDK_TEST_INF_PTE).
+// a message (never a crash), and the estimator on a real .pte (MSDK_TEST_PTE) and a real .tflite
+// (MSDK_TEST_TFLITE, LiteRT) checks the model against the manifest, refuses truncated and foreign files, and
+// reports NaN / inf outputs of real programs that produce them (MSDK_TEST_NAN_PTE, MSDK_TEST_INF_PTE).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,6 +18,7 @@
 
 #include "estimator.h"
 #include "mobilesdk_pose.h"
+#include "tflite_model.h"
 
 namespace {
 
@@ -576,6 +577,185 @@ TEST(EstimatorNonFinite, NanAndInfOutputsAreNumericErrorsNamingTheOutput) {
     msdk_estimator_destroy(e);
   }
   EXPECT_EQ(msdk::LiveEstimators(), 0);
+}
+
+// ---- the estimator on a real .tflite (MSDK_TEST_TFLITE): LiteRT through its C API ---------------------------
+
+std::string Tflite() { return Env("MSDK_TEST_TFLITE"); }
+
+#define REQUIRE_TFLITE() \
+  if (Tflite().empty() || !msdk_has_litert()) GTEST_SKIP() << "MSDK_TEST_TFLITE not set or no LiteRT"
+
+// The verifier alone (no LiteRT): the model passes, no prefix of it does, and nothing reads out of bounds (this
+// runs under ASan too). LiteRT 2.3.0 itself crashes on a model cut in half.
+TEST(TfliteVerifier, AcceptsTheModelAndRefusesEveryPrefix) {
+  if (Tflite().empty()) GTEST_SKIP() << "MSDK_TEST_TFLITE not set";
+  const std::string bytes = Slurp(Tflite());
+  ASSERT_GT(bytes.size(), 1000u);
+  std::vector<uint64_t> mem((bytes.size() + 7) / 8);  // 8-aligned, as the engine's copy
+  std::memcpy(mem.data(), bytes.data(), bytes.size());
+  const auto* data = reinterpret_cast<const uint8_t*>(mem.data());
+  msdk::Status st = msdk::VerifyTfliteModel(data, bytes.size());
+  ASSERT_TRUE(st.ok()) << st.message();
+  std::vector<size_t> cuts;
+  for (size_t n = 0; n < 256; ++n) cuts.push_back(n);
+  for (size_t k = 1; k < 1000; ++k) cuts.push_back(bytes.size() * k / 1000);
+  for (size_t n = 1; n <= 256; ++n) cuts.push_back(bytes.size() - n);
+  for (size_t n : cuts) {
+    st = msdk::VerifyTfliteModel(data, n);
+    EXPECT_EQ(st.code(), MSDK_ERR_INVALID_MODEL) << "a prefix of " << n << " bytes passed";
+    EXPECT_NE(st.message().find(n < 8 ? "not a TFLite model" : "corrupt or truncated"), std::string::npos)
+        << st.message();
+  }
+}
+
+TEST(EstimatorTflite, RefusesBadFiles) {
+  REQUIRE_TFLITE();
+  msdk_estimator* e = nullptr;
+  msdk_error err{};
+  EXPECT_EQ(CreateEstimator("/nonexistent/model.tflite", &e, &err), MSDK_ERR_IO);
+  EXPECT_EQ(CreateEstimator(::testing::TempDir(), &e, &err), MSDK_ERR_IO) << err.message;
+  EXPECT_EQ(CreateEstimator(WriteTemp("notes.tflite", "just some text, not a model at all\n"), &e, &err),
+            MSDK_ERR_INVALID_MODEL);
+  EXPECT_NE(std::string(err.message).find("neither a TFLite model"), std::string::npos) << err.message;
+  EXPECT_EQ(CreateEstimator(WriteTemp("empty.tflite", ""), &e, &err), MSDK_ERR_INVALID_MODEL);
+  std::string fake = std::string("\x1c\0\0\0TFL3", 8) + std::string(4096, '\x7f');  // the identifier, then junk
+  EXPECT_EQ(CreateEstimator(WriteTemp("fake.tflite", fake), &e, &err), MSDK_ERR_INVALID_MODEL);
+  EXPECT_NE(std::string(err.message).find("corrupt or truncated TFLite model"), std::string::npos) << err.message;
+  const std::string bytes = Slurp(Tflite());
+  for (double frac : {0.001, 0.01, 0.1, 0.5, 0.9, 0.999}) {
+    const std::string cut = bytes.substr(0, static_cast<size_t>(bytes.size() * frac));
+    EXPECT_EQ(CreateEstimator(WriteTemp("cut.tflite", cut), &e, &err), MSDK_ERR_INVALID_MODEL) << frac;
+    EXPECT_NE(std::string(err.message).find("truncated"), std::string::npos) << err.message;
+    EXPECT_EQ(e, nullptr);
+  }
+  EXPECT_EQ(msdk::LiveEstimators(), 0);
+}
+
+TEST(EstimatorTflite, ChecksTheManifestAgainstTheModel) {
+  REQUIRE_TFLITE();
+  msdk_estimator* e = nullptr;
+  msdk_error err{};
+  ASSERT_EQ(CreateEstimator(Tflite(), &e, &err, nullptr, 1), MSDK_OK) << err.message;
+  const json embedded = json::parse(msdk_estimator_manifest(e));
+  ASSERT_EQ(embedded["artifacts"].size(), 1u);
+  EXPECT_EQ(embedded["artifacts"][0]["runtime"], "litert");
+  msdk_estimator_destroy(e);
+
+  json m = embedded;  // another input size than the model's (NHWC)
+  auto& in = m["artifacts"][0]["input"];
+  const int w = in["size"]["width"];
+  in["size"] = {{"width", w / 2}, {"height", w / 2}};
+  in["shape"] = {1, w / 2, w / 2, 3};
+  if (m["codec"]["name"] == "simcc") {
+    m["artifacts"][0]["outputs"][0]["shape"][2] = w;
+    m["artifacts"][0]["outputs"][1]["shape"][2] = w;
+  }
+  std::string text = m.dump();
+  EXPECT_EQ(CreateEstimator(Tflite(), &e, &err, &text), MSDK_ERR_MISMATCH) << err.message;
+  EXPECT_NE(std::string(err.message).find("'image'"), std::string::npos) << err.message;
+  EXPECT_NE(std::string(err.message).find("[1, " + std::to_string(w) + ", " + std::to_string(w) + ", 3]"),
+            std::string::npos)
+      << err.message;
+  EXPECT_EQ(e, nullptr);
+
+  m = embedded;  // an NCHW manifest for the NHWC model
+  m["artifacts"][0]["input"]["layout"] = "NCHW";
+  m["artifacts"][0]["input"]["shape"] = {1, 3, w, w};
+  text = m.dump();
+  EXPECT_EQ(CreateEstimator(Tflite(), &e, &err, &text), MSDK_ERR_MISMATCH) << err.message;
+
+  m = embedded;  // same input, outputs described wrongly
+  if (m["codec"]["name"] == "simcc") {
+    m["codec"]["params"]["split_ratio"] = 1.0;
+    m["artifacts"][0]["outputs"][0]["shape"][2] = w;
+    m["artifacts"][0]["outputs"][1]["shape"][2] = w;
+    text = m.dump();
+    EXPECT_EQ(CreateEstimator(Tflite(), &e, &err, &text), MSDK_ERR_MISMATCH) << err.message;
+    EXPECT_NE(std::string(err.message).find("simcc_x"), std::string::npos) << err.message;
+  }
+  m = embedded;
+  m["artifacts"][0]["runtime"] = "executorch";
+  text = m.dump();
+  EXPECT_EQ(CreateEstimator(Tflite(), &e, &err, &text), MSDK_ERR_INVALID_MANIFEST) << err.message;
+  EXPECT_NE(std::string(err.message).find("not litert"), std::string::npos) << err.message;
+  EXPECT_EQ(msdk::LiveEstimators(), 0);
+}
+
+TEST(EstimatorTflite, EstimateRunRuntimeAndDeadHandles) {
+  REQUIRE_TFLITE();
+  msdk_estimator* e = nullptr;
+  msdk_error err{};
+  ASSERT_EQ(CreateEstimator(Tflite(), &e, &err, nullptr, 1), MSDK_OK) << err.message;
+  EXPECT_STREQ(msdk_estimator_runtime(e), "litert");
+  const std::string version = msdk_estimator_runtime_version(e);
+  EXPECT_FALSE(version.empty());
+  EXPECT_NE(std::string(msdk_version()).find("litert " + version), std::string::npos) << msdk_version();
+  EXPECT_EQ(msdk_estimator_num_threads(e), 1);
+  const msdk_processor* p = msdk_estimator_processor(e);
+  const int32_t k = msdk_processor_num_keypoints(p);
+  std::vector<msdk_keypoint> kp(k);
+  msdk_pose pose{kp.data(), k, 0, 0};
+  msdk_timings t{};
+  FrameFixture fx;
+  const msdk_frame f = fx.Nv21(320, 240);
+  ASSERT_EQ(msdk_estimator_estimate(e, &f, nullptr, &pose, &t, &err), MSDK_OK) << err.message;
+  EXPECT_GT(t.inference_us, 0);
+  EXPECT_EQ(pose.count, k);
+  for (int32_t j = 0; j < k; ++j) EXPECT_TRUE(std::isfinite(kp[j].x) && std::isfinite(kp[j].score)) << j;
+
+  msdk_tensor_info in{};
+  ASSERT_EQ(msdk_processor_input_info(p, &in, &err), MSDK_OK);
+  EXPECT_EQ(in.shape[3], 3);  // NHWC
+  std::vector<float> input(in.bytes / 4);
+  for (size_t i = 0; i < input.size(); ++i) input[i] = static_cast<float>(i % 251) / 125.0f - 1.0f;
+  const auto first = RunRaw(e, input), second = RunRaw(e, input);
+  ASSERT_EQ(first.size(), static_cast<size_t>(msdk_processor_num_outputs(p)));
+  EXPECT_EQ(first, second);  // the same input, the same bits
+  bool varies = false;
+  for (const auto& o : first) varies = varies || (o.size() > 1 && o.front() != o.back());
+  EXPECT_TRUE(varies) << "constant outputs: the input did not reach the model";
+  int64_t us = 0;
+  std::vector<float*> ptrs;
+  std::vector<size_t> counts;
+  std::vector<std::vector<float>> outs = first;
+  for (auto& o : outs) {
+    ptrs.push_back(o.data());
+    counts.push_back(o.size());
+  }
+  EXPECT_EQ(msdk_estimator_run(e, input.data(), in.bytes - 4, ptrs.data(), counts.data(),
+                               static_cast<int32_t>(outs.size()), &us, &err),
+            MSDK_ERR_INVALID_ARGUMENT);
+
+  // LiteRT estimators have their own pools: a second one gets its own thread count while the first lives.
+  msdk_estimator* two = nullptr;
+  ASSERT_EQ(CreateEstimator(Tflite(), &two, &err, nullptr, 2), MSDK_OK) << err.message;
+  EXPECT_EQ(msdk_estimator_num_threads(two), 2);
+  EXPECT_EQ(msdk_estimator_num_threads(e), 1);
+  EXPECT_EQ(RunRaw(two, input), first);  // XNNPACK's fp32 results do not depend on the thread count here
+  EXPECT_EQ(msdk::LiveEstimators(), 2);
+  msdk_estimator_destroy(two);
+
+  msdk_estimator_destroy(e);
+  EXPECT_EQ(msdk_estimator_estimate(e, &f, nullptr, &pose, &t, &err), MSDK_ERR_INVALID_STATE);
+  EXPECT_EQ(msdk_estimator_runtime(e), nullptr);
+  EXPECT_EQ(msdk_estimator_runtime_version(e), nullptr);
+  EXPECT_EQ(msdk::LiveEstimators(), 0);
+}
+
+TEST(EstimatorTflite, ChoosesTheEngineByContentNotName) {
+  REQUIRE_TFLITE();
+  msdk_estimator* e = nullptr;
+  msdk_error err{};
+  ASSERT_EQ(CreateEstimator(WriteTemp("model.pte", Slurp(Tflite())), &e, &err), MSDK_OK) << err.message;
+  EXPECT_STREQ(msdk_estimator_runtime(e), "litert");
+  msdk_estimator_destroy(e);
+  if (!Pte().empty() && msdk_has_executorch()) {
+    ASSERT_EQ(CreateEstimator(WriteTemp("program.tflite", Slurp(Pte())), &e, &err), MSDK_OK) << err.message;
+    EXPECT_STREQ(msdk_estimator_runtime(e), "executorch");
+    EXPECT_STREQ(msdk_estimator_runtime_version(e), msdk::ExecuTorchVersion());
+    msdk_estimator_destroy(e);
+  }
 }
 
 }  // namespace

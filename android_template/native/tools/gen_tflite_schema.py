@@ -1,0 +1,184 @@
+"""Generate src/tflite_schema.inc: the TFLite flatbuffer schema as data for the C++ verifier (src/tflite_model.cpp).
+
+The source of truth is the schema the pinned LiteRT ships, ``ai_edge_litert/schema_py_generated.py`` (flatc's
+Python output for LiteRT's ``schema.fbs``): for every table, every field's vtable slot and kind (scalar of N
+bytes, string, table, union, vector of scalars / strings / tables), and for every union the table of each
+member. The verifier walks a ``.tflite`` with it before libLiteRt.so sees the file (LiteRT 2.3.0 loads
+flatbuffers unverified: a truncated model crashes it).
+
+    .venv/bin/python android_template/native/tools/gen_tflite_schema.py           # rewrite the .inc
+    .venv/bin/python android_template/native/tools/gen_tflite_schema.py --check   # exit 1 if it is stale
+
+tests/native/test_litert_native.py runs ``--check``, so a LiteRT upgrade with a changed schema fails until
+the table is regenerated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import re
+import sys
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+
+OUT = Path(__file__).resolve().parent.parent / "src" / "tflite_schema.inc"
+SCALAR_SIZES = {
+    "Bool": 1,
+    "Int8": 1,
+    "Uint8": 1,
+    "Int16": 2,
+    "Uint16": 2,
+    "Int32": 4,
+    "Uint32": 4,
+    "Int64": 8,
+    "Uint64": 8,
+    "Float32": 4,
+    "Float64": 8,
+}
+_ACCESSOR_SUFFIXES = ("AsNumpy", "Length", "IsNone")
+
+
+def _field(src: str) -> tuple[str, int, str] | None:
+    """(kind, size, referenced class) of one accessor's source, or None if it reads no vtable slot."""
+    if "self._tab.Union(" in src:
+        return ("kUnion", 0, "")
+    vector = "self._tab.Vector(o)" in src
+    obj = re.search(r"obj = (\w+)\(\)", src)
+    if vector and "self._tab.Indirect(x)" in src and obj:
+        return ("kTableVector", 4, obj.group(1))
+    if vector and "self._tab.String(a" in src:
+        return ("kStringVector", 4, "")
+    if vector:
+        m = re.search(
+            r"number_types\.(\w+)Flags, a \+ flatbuffers\.number_types\.UOffsetTFlags\.py_type\(j \* (\d+)\)",
+            src,
+        )
+        if m is None:
+            raise SystemExit(f"unrecognised vector accessor:\n{src}")
+        return ("kScalarVector", int(m.group(2)), "")
+    if "self._tab.String(o + self._tab.Pos)" in src:
+        return ("kString", 4, "")
+    if "self._tab.Indirect(o + self._tab.Pos)" in src and obj:
+        return ("kTable", 4, obj.group(1))
+    m = re.search(r"number_types\.(\w+)Flags, o \+ self\._tab\.Pos", src)
+    if m is None:
+        raise SystemExit(f"unrecognised accessor (a struct? the verifier has no structs):\n{src}")
+    return ("kScalar", SCALAR_SIZES[m.group(1)], "")
+
+
+def read_schema(mod: ModuleType) -> tuple[dict, dict, dict]:
+    """(tables: name -> [(slot, field name, kind, size, ref)], unions: name -> {value: table},
+    union fields: (table, field) -> union name)."""
+    tables: dict[str, list[tuple[int, str, str, int, str]]] = {}
+    for name, cls in inspect.getmembers(mod, inspect.isclass):
+        if not (hasattr(cls, "Init") and hasattr(cls, "GetRootAs")) or hasattr(cls, "SizeOf"):
+            continue  # tables only (flatc gives structs SizeOf; this schema has none)
+        fields = []
+        for method, fn in inspect.getmembers(cls, inspect.isfunction):
+            if method.endswith(_ACCESSOR_SUFFIXES):
+                continue
+            src = inspect.getsource(fn)
+            slot = re.search(r"self\._tab\.Offset\((\d+)\)", src)
+            if slot is None:
+                continue
+            kind, size, ref = _field(src)
+            fields.append((int(slot.group(1)), method, kind, size, ref))
+        tables[name] = sorted(fields)
+    unions: dict[str, dict[int, str]] = {}
+    for name, fn in inspect.getmembers(mod, inspect.isfunction):
+        if not name.endswith("Creator"):
+            continue
+        union = name[: -len("Creator")]
+        enum = getattr(mod, union)
+        members = re.findall(
+            rf"unionType == {union}\.(\w+):\s*return (\w+)T\.InitFromBuf", inspect.getsource(fn)
+        )
+        unions[union] = {getattr(enum, member): table for member, table in members}
+    union_fields: dict[tuple[str, str], str] = {}
+    for name, cls in inspect.getmembers(mod, inspect.isclass):
+        if name.endswith("T") and hasattr(cls, "_UnPack"):
+            src = inspect.getsource(cls._UnPack)
+            for union, field in re.findall(r"(\w+)Creator\(self\.\w+Type, \w+\.(\w+)\(\)\)", src):
+                union_fields[(name[:-1], field)] = union
+    return tables, unions, union_fields
+
+
+def render(mod: ModuleType, version: str) -> str:
+    tables, unions, union_fields = read_schema(mod)
+    names = sorted(tables)
+    ids = {n: i for i, n in enumerate(names)}
+    union_names = sorted(unions)
+    union_ids = {n: i for i, n in enumerate(union_names)}
+    out = [
+        "// Generated by tools/gen_tflite_schema.py from ai_edge_litert "
+        f"{version} (schema_py_generated.py). Do not edit.",
+        "// clang-format off",
+        f"// {len(names)} tables, {len(union_names)} unions.",
+        "",
+    ]
+    for name in names:
+        rows = []
+        by_name = {f[1]: f for f in tables[name]}
+        for slot, field, kind, size, ref in tables[name]:
+            if kind == "kUnion":
+                type_field = by_name.get(field + "Type")
+                if type_field is None:
+                    raise SystemExit(f"{name}.{field}: a union without a {field}Type field")
+                union = union_fields[(name, field)]
+                rows.append(f"{{{slot}, Kind::kUnion, 0, {union_ids[union]}, {type_field[0]}}}")
+            else:
+                rows.append(f"{{{slot}, Kind::{kind}, {size}, {ids[ref] if ref else 0}, 0}}")
+        body = ", ".join(rows) if rows else ""
+        out.append(f"constexpr Field k{name}Fields[] = {{{body}}};" if rows else f"// {name}: no fields")
+    out += ["", "constexpr Table kTables[] = {"]
+    for name in names:
+        fields = f"k{name}Fields, {len(tables[name])}" if tables[name] else "nullptr, 0"
+        out.append(f'    {{"{name}", {fields}}},')
+    out += ["};", ""]
+    for union in union_names:
+        members = unions[union]
+        top = max(members)
+        row = ", ".join(str(ids[members[v]]) if v in members else "kNoTable" for v in range(top + 1))
+        out.append(f"constexpr uint16_t k{union}Members[] = {{{row}}};")
+    out += ["", "constexpr Union kUnions[] = {"]
+    for union in union_names:
+        out.append(f'    {{"{union}", k{union}Members, {max(unions[union]) + 1}}},')
+    out += ["};", ""]
+    for name in (
+        "Model",
+        "SubGraph",
+        "Tensor",
+        "Operator",
+        "Buffer",
+        "Metadata",
+        "SignatureDef",
+        "TensorMap",
+    ):
+        out.append(f"constexpr uint16_t k{name}Id = {ids[name]};")
+        for slot, field, *_ in tables[name]:
+            out.append(f"constexpr uint16_t k{name}_{field} = {slot};")
+    out.append("// clang-format on")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the committed file differs")
+    args = parser.parse_args(argv)
+    from ai_edge_litert import schema_py_generated
+
+    text = render(schema_py_generated, metadata.version("ai-edge-litert"))
+    if args.check:
+        if OUT.read_text(encoding="utf-8") != text:
+            print(f"{OUT} is stale: run {Path(__file__).name} to regenerate it", file=sys.stderr)
+            return 1
+        return 0
+    OUT.write_text(text, encoding="utf-8")
+    print(OUT)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
