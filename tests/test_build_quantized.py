@@ -122,7 +122,19 @@ def test_uint8_input_and_calibration_folder(trained_movepose, tmp_path):
         "--no-aar",
     ]
     result = CliRunner().invoke(
-        cli, ["build", *args, "--quantize", "int8", "--calib-images", str(photos), "--input-layout", "NHWC"]
+        cli,
+        [
+            "build",
+            *args,
+            "--backend",
+            "executorch",
+            "--quantize",
+            "int8",
+            "--calib-images",
+            str(photos),
+            "--input-layout",
+            "NHWC",
+        ],
     )
     assert result.exit_code == 0, result.output
     entry = mf.read_manifest(out / card.id / mf.MANIFEST_FILE).artifacts[0]

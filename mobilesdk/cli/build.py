@@ -17,9 +17,10 @@ from mobilesdk.export.recipes import BACKENDS, DTYPES, LAYOUTS, QUANTIZE
 @click.option(
     "--backend",
     type=click.Choice([*BACKENDS, "all"]),
-    default="executorch",
+    default="all",
     show_default=True,
-    help="Runtime: ExecuTorch (.pte, XNNPACK) or LiteRT (.tflite), or both.",
+    help="Runtime: ExecuTorch (.pte, XNNPACK) or LiteRT (.tflite), or both (each verified against PyTorch on "
+    "the same images). Without an NDK only the LiteRT AAR runs on a phone as is.",
 )
 @click.option(
     "--quantize",

@@ -73,6 +73,10 @@ def _aar_lines(doc: dict) -> list[str]:
             )
     if rec.get("dependencies"):
         lines.append(f"dependencies (POM): {', '.join(rec['dependencies'])}")
+    for dep in doc.get("dependencies") or []:
+        for lib in dep["libraries"]:
+            align = "16 KB aligned" if lib["aligned_16k"] else f"LOAD alignment {lib['load_aligns']}"
+            lines.append(f"  {dep['coordinate']}: {lib['path']} {_size(lib['bytes'])}, {align}")
     lines += _model_lines(doc.get("model") or {})
     return lines
 
@@ -93,15 +97,20 @@ def _version(ctx, param, value):
     callback=_version,
     help="TFLite runtime version to check a .tflite's min_runtime_version against (default: the POM's).",
 )
+@click.option(
+    "--maven-repo",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Local Maven repository to check an AAR's dependencies' native libraries in (default ~/.m2/repository).",
+)
 @json_option
-def inspect(path: Path, tflite_runtime: str | None, as_json: bool) -> None:
+def inspect(path: Path, tflite_runtime: str | None, maven_repo: Path | None, as_json: bool) -> None:
     """Check an AAR (layout, classes, assets, ABIs, 16 KB alignment, asset hash) or a .pte/.tflite.
 
     Exits 1 when the file has a defect; warnings (e.g. an AAR without native libraries) do not fail.
     """
     from mobilesdk.packaging.inspect import inspect_file
 
-    report = inspect_file(path, tflite_runtime)
+    report = inspect_file(path, tflite_runtime, maven_repo)
     if as_json:
         import json
 

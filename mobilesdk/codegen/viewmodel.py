@@ -26,9 +26,11 @@ RUNTIME_DIR = ANDROID_TEMPLATE / "runtime"
 # minSdk 24 (Android 7.0): the native core is built for android-24 (native/build_android.sh), and the Kotlin
 # runtime avoids newer APIs (Bitmap.Config.HARDWARE, API 26, is compared by name). TFLite 2.16.1 itself says 19.
 MIN_SDK = 24
-# The Android API the runtime compiles against (Robolectric's android-all 14 = API 34).
+# The compileSdk of the generated Gradle module (the AAR's classes.jar is compiled against the API of MIN_SDK:
+# mobilesdk.packaging.toolchain.ANDROID_ALL).
 COMPILE_SDK = 34
-JVM_TARGET = "11"
+# JVM 1.8 bytecode and the Java 8 API (kotlinc -Xjdk-release=1.8): the java.* that Android implements.
+JVM_TARGET = "1.8"
 NATIVE_LIBRARY = "mobilesdk_pose_jni"
 # The JVM limits one string constant to 65535 UTF-8 bytes; longer manifests are split into chunks.
 _CHUNK_CHARS = 8000
@@ -55,13 +57,17 @@ class CodegenError(MobileSDKError):
 
 @functools.cache
 def runtime_versions() -> dict[str, str]:
-    """The versions the static runtime is built with (``kotlin.version``, ``tflite.version``) from its POM."""
+    """The versions the static runtime is built with, from its POM: ``kotlin`` (the compiler), ``kotlin_stdlib``
+    (what the AAR's POM declares: the stdlib of the runtime's Kotlin API version), ``kotlin_api`` (its
+    ``-api-version``/``-language-version``), ``tflite``."""
     ns = {"m": "http://maven.apache.org/POM/4.0.0"}
     root = ET.parse(RUNTIME_DIR / "pom.xml").getroot()
     props = root.find("m:properties", ns)
     found = {el.tag.split("}")[1]: (el.text or "").strip() for el in props} if props is not None else {}
     return {
         "kotlin": found.get("kotlin.version", ""),
+        "kotlin_stdlib": found.get("kotlin.stdlib.version", ""),
+        "kotlin_api": found.get("kotlin.compiler.apiVersion", ""),
         "tflite": found.get("tflite.version", ""),
         "runtime": root.findtext("m:version", "", ns),
     }
@@ -132,6 +138,7 @@ class ModuleView:
     asset_literal: str
     asset_extension: str
     sha256: str
+    random_weights: bool  # built without --checkpoint (the manifest's model.weights is "random")
     input: InputView
     outputs: tuple[OutputView, ...]
     codec_name: str
@@ -148,6 +155,7 @@ class ModuleView:
     min_sdk: int
     compile_sdk: int
     jvm_target: str
+    kotlin_api: str  # the runtime's -api-version / -language-version ("2.0")
     tflite_version: str
     native_library: str
     mobilesdk_version: str
@@ -199,7 +207,7 @@ def dependencies(runtime: str) -> tuple[Dependency, ...]:
         Dependency(
             "org.jetbrains.kotlin",
             "kotlin-stdlib",
-            versions["kotlin"],
+            versions["kotlin_stdlib"],
             "jar",
             "compile",
             "the Kotlin standard library",
@@ -273,6 +281,7 @@ def build_view(manifest: mf.Manifest, recipe: str) -> ModuleView:
         asset_literal=naming.kotlin_string(entry.file),
         asset_extension=engine["extension"],
         sha256=entry.sha256,
+        random_weights=manifest.model.get("weights") == "random",
         input=_input_view(entry.input),
         outputs=tuple(_output_view(o) for o in entry.outputs),
         codec_name=_one_line(manifest.codec["name"]),
@@ -291,6 +300,7 @@ def build_view(manifest: mf.Manifest, recipe: str) -> ModuleView:
         min_sdk=MIN_SDK,
         compile_sdk=COMPILE_SDK,
         jvm_target=JVM_TARGET,
+        kotlin_api=versions["kotlin_api"],
         tflite_version=versions["tflite"],
         native_library=NATIVE_LIBRARY,
         mobilesdk_version=__version__,

@@ -46,6 +46,7 @@ from mobilesdk.packaging.compile import (
     read_jar,
     runtime_jar,
 )
+from mobilesdk.packaging.deps import check_dependencies
 from mobilesdk.packaging.elf import ABIS, check_library
 from mobilesdk.packaging.toolchain import find_toolchain
 
@@ -82,10 +83,30 @@ class AarResult:
     facade: str
     abis: list[str]
     engines: list[str]  # what runs the model inside this AAR, e.g. "ExecuTorch (XNNPACK) on arm64-v8a"
-    missing: list[str]  # what it lacks, and how to get it
+    missing: list[str]  # what it lacks for a phone, and how to get it
+    notes: list[str] = field(default_factory=list)  # caveats that do not stop a phone (16 KB, random weights)
+    random_weights: bool = False  # built without --checkpoint: it runs, its keypoints are noise
+
+    @property
+    def ready_for_phone(self) -> bool:
+        """An app can add it and run the model on a phone as it is: an engine inside, nothing missing."""
+        return bool(self.engines) and not self.missing
+
+    @property
+    def status(self) -> str:
+        """One line: 'ready for a phone', or what is missing."""
+        if self.ready_for_phone:
+            return "ready for a phone"
+        return "not ready for a phone: missing " + "; ".join(self.missing or ["an engine"])
 
     def to_json(self) -> dict[str, Any]:
-        return {**self.__dict__, "path": str(self.path), "pom": str(self.pom)}
+        return {
+            **self.__dict__,
+            "path": str(self.path),
+            "pom": str(self.pom),
+            "ready_for_phone": self.ready_for_phone,
+            "status": self.status,
+        }
 
 
 @dataclass
@@ -96,9 +117,15 @@ class PackagingResult:
     compile: CompileStats = field(default_factory=CompileStats)
     seconds: float = 0.0
 
+    @property
+    def phone_ready(self) -> list[AarResult]:
+        """The AARs an app can use on a phone today."""
+        return [a for a in self.aars if a.ready_for_phone]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "aars": [a.to_json() for a in self.aars],
+            "ready_for_phone": [a.path.name for a in self.phone_ready],
             "m2": str(self.m2) if self.m2 else None,
             "android": str(self.module_dir) if self.module_dir else None,
             "compile": self.compile.to_json(),
@@ -214,6 +241,13 @@ def _assemble(
     fsops.write_atomically(aar_path, data)
     fsops.write_atomically(pom_path, pom)
     engines, missing = _engines(v.runtime, executorch, v.tflite_version)
+    deps = check_dependencies([d.coordinate for d in v.dependencies])  # their native libraries: 16 KB pages
+    notes = [w for w in (d.warning() for d in deps) if w]
+    if v.random_weights:
+        notes.append(
+            "random weights (built without --checkpoint): the model runs but its keypoints are noise; the facade "
+            "says so (RANDOM_WEIGHTS, estimator.randomWeights) and create() logs a warning"
+        )
     coordinate = f"{v.group_id}:{v.artifact_id}:{version}"
     facade = f"{v.package}.{v.facade_class}"
     aar = AarResult(
@@ -227,6 +261,8 @@ def _assemble(
         sorted(native),
         engines,
         missing,
+        notes,
+        v.random_weights,
     )
     return aar, aar_mod.MavenArtifact(v, version, data, pom)
 

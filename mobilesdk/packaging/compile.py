@@ -31,17 +31,24 @@ from mobilesdk.errors import MobileSDKError
 from mobilesdk.packaging.toolchain import ANDROID_ALL, KOTLINC_POM, Toolchain
 from mobilesdk.packaging.zips import zip_bytes
 
-# Kotlin metadata 2.0: apps on Kotlin 1.9+ can read the classes (see runtime/pom.xml); bytecode for JVM 11,
-# which D8 desugars for every minSdk the AAR declares.
+KOTLIN_API = runtime_versions()["kotlin_api"] or "2.0"
+
+# What an app on an old phone and an old Kotlin can use:
+# * Kotlin metadata 2.0 (-language-version/-api-version 2.0, the lowest kotlinc 2.4 accepts): apps on Kotlin 1.9+
+#   read the classes (see runtime/pom.xml), and they are compiled against the kotlin-stdlib the POM declares;
+# * JVM 1.8 bytecode against the Java 8 API (-Xjdk-release=1.8, from the JDK's ct.sym): java.* calls resolve to
+#   methods Android has, e.g. ByteBuffer.clear() returns Buffer (the covariant ByteBuffer overrides of Java 9+
+#   are a NoSuchMethodError on older Android); android.* resolves against minSdk's android-all (ANDROID_ALL).
 COMPILER_FLAGS = (
     "-no-stdlib",
     "-no-reflect",
     "-jvm-target",
     JVM_TARGET,
+    f"-Xjdk-release={JVM_TARGET}",
     "-language-version",
-    "2.0",
+    KOTLIN_API,
     "-api-version",
-    "2.0",
+    KOTLIN_API,
 )
 # C1 only: the compiler runs for seconds, C2 would not pay off (half the time, measured).
 JVM_FLAGS = (
@@ -125,7 +132,7 @@ def _first_error(log: str) -> str:
     return (lines[-1] if lines else "no output")[:300]
 
 
-def _kotlinc(
+def kotlinc(
     tc: Toolchain,
     cache_dir: Path,
     sources: Sequence[Path],
@@ -133,8 +140,11 @@ def _kotlinc(
     module: str,
     classpath: Sequence[Path],
     what: str,
+    log: Path | None = None,
 ) -> None:
-    """One compiler run: ``sources`` (files or directories) -> ``out`` (a .jar or a directory)."""
+    """One compiler run: ``sources`` (files or directories) -> ``out`` (a .jar or a directory), with the flags
+    of every AAR compile (:data:`COMPILER_FLAGS`). The whole output goes to ``log`` (default
+    ``cache_dir/last-compile.log``); a failure raises :class:`CompileError` with the first error."""
     jsa = (
         cache_dir
         / f"kotlinc-{_hash(str(tc.java), tc.java_version, *map(str, tc.compiler_classpath))[:16]}.jsa"
@@ -158,7 +168,7 @@ def _kotlinc(
     ]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=1800, check=False)
-        log = cache_dir / "last-compile.log"
+        log = log or cache_dir / "last-compile.log"
         log.write_text("$ " + " ".join(cmd) + "\n" + proc.stdout + proc.stderr, encoding="utf-8")
         if proc.returncode != 0:
             raise CompileError(
@@ -198,9 +208,7 @@ def runtime_jar(
         )  # kotlinc writes a jar for "*.jar"
         try:
             root = RUNTIME_DIR / "src" / "main" / "kotlin"
-            _kotlinc(
-                tc, cache_dir, [root], tmp, RUNTIME_MODULE, tc.compile_classpath, "the mobilesdk runtime"
-            )
+            kotlinc(tc, cache_dir, [root], tmp, RUNTIME_MODULE, tc.compile_classpath, "the mobilesdk runtime")
             os.replace(tmp, path)
         finally:
             tmp.unlink(missing_ok=True)
@@ -250,7 +258,7 @@ def _compile_batch(
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_bytes(s.text)
         what = ", ".join(s.name for s in batch)
-        _kotlinc(
+        kotlinc(
             tc,
             cache_dir,
             [src_root],

@@ -5,7 +5,9 @@ or ``AndroidManifest.xml``, a compressed model asset (TFLite memory-maps it), a 
 not 16 KB aligned or whose ELF machine is not its ``jni/<abi>``, an asset whose SHA-256 is not the one the
 facade and the AAR record carry (a tampered or swapped model), an embedded manifest that describes another
 contract, a ``.tflite`` that needs a newer TFLite than the POM declares. A *warning* names what is missing but
-not broken: an AAR without native libraries (the ExecuTorch engine needs them on a phone), no ``R.txt``.
+not broken: an AAR without native libraries (the ExecuTorch engine needs them on a phone), no ``R.txt``, a
+runtime dependency (from the local Maven repository) whose native libraries are not 16 KB-aligned
+(:mod:`mobilesdk.packaging.deps`: TFLite 2.16.1's are not; the warning names the library and the fix).
 
 A file that cannot be inspected at all (missing, not a zip, an unknown kind) is an :class:`InspectError`.
 """
@@ -28,6 +30,7 @@ from mobilesdk import manifest as mf
 from mobilesdk.codegen.viewmodel import runtime_versions
 from mobilesdk.errors import MobileSDKError
 from mobilesdk.packaging.aar import RECORD, RECORD_SCHEMA
+from mobilesdk.packaging.deps import check_dependencies
 from mobilesdk.packaging.elf import ABIS, check_library
 from mobilesdk.packaging.inspect_model import InspectError, check_header, inspect_model
 
@@ -62,9 +65,12 @@ class InspectReport:
         }
 
 
-def inspect_file(path: Path, tflite_runtime: str | None = None) -> InspectReport:
+def inspect_file(
+    path: Path, tflite_runtime: str | None = None, maven_repo: Path | None = None
+) -> InspectReport:
     """Inspect an ``.aar``, ``.pte`` or ``.tflite``. ``tflite_runtime``: the TFLite version to check a
-    ``.tflite`` against (default: the POM beside an AAR, else the version mobilesdk's AARs declare)."""
+    ``.tflite`` against (default: the POM beside an AAR, else the version mobilesdk's AARs declare);
+    ``maven_repo``: where an AAR's dependencies are looked up (default ~/.m2/repository)."""
     path = Path(path)
     if path.is_dir():
         raise InspectError(f"{path}: is a directory; give an .aar, .pte or .tflite file")
@@ -72,7 +78,7 @@ def inspect_file(path: Path, tflite_runtime: str | None = None) -> InspectReport
         raise InspectError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".aar":
-        return _inspect_aar(path, tflite_runtime)
+        return _inspect_aar(path, tflite_runtime, maven_repo)
     if suffix in MODEL_SUFFIXES:
         check_header(path)
         report = InspectReport(str(path), suffix[1:], path.stat().st_size)
@@ -234,7 +240,7 @@ def _pom_tflite(aar: Path) -> str | None:
     return None
 
 
-def _inspect_aar(path: Path, tflite_runtime: str | None) -> InspectReport:
+def _inspect_aar(path: Path, tflite_runtime: str | None, maven_repo: Path | None) -> InspectReport:
     report = InspectReport(str(path), "aar", path.stat().st_size)
     try:
         z = zipfile.ZipFile(path)
@@ -242,14 +248,14 @@ def _inspect_aar(path: Path, tflite_runtime: str | None) -> InspectReport:
         raise InspectError(f"{path}: not an AAR (not a readable zip archive: {exc})") from None
     try:
         with z:
-            _inspect_entries(z, path, report, tflite_runtime)
+            _inspect_entries(z, path, report, tflite_runtime, maven_repo)
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
         raise InspectError(f"{path}: corrupt AAR ({type(exc).__name__}: {exc})") from None
     return report
 
 
 def _inspect_entries(
-    z: zipfile.ZipFile, path: Path, report: InspectReport, tflite_runtime: str | None
+    z: zipfile.ZipFile, path: Path, report: InspectReport, tflite_runtime: str | None, maven_repo: Path | None
 ) -> None:
     names = set(z.namelist())
     d = report.details
@@ -288,6 +294,9 @@ def _inspect_entries(
         )
         d["model"] = _check_model(z, record, classes, report, tflite)
         _native_warning(record, d["abis"], report)
+        deps = check_dependencies([str(c) for c in record.get("dependencies") or []], maven_repo)
+        d["dependencies"] = [dep.to_json() for dep in deps]
+        report.warnings += [w for w in (dep.warning() for dep in deps) if w]
 
 
 def _record(z: zipfile.ZipFile, names: set[str], report: InspectReport) -> dict[str, Any]:

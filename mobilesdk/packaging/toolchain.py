@@ -22,8 +22,11 @@ from mobilesdk.errors import MobileSDKError
 KOTLINC_POM = ANDROID_TEMPLATE / "toolchain" / "kotlinc" / "pom.xml"
 OFFLINE_HINT = "run android_template/maven-offline.sh once with network access (./install.sh does)"
 MIN_JAVA = 11
-# The Android framework classes the runtime compiles against (Robolectric's android-all = API 34).
-ANDROID_ALL = ("org.robolectric", "android-all", "14-robolectric-10818077")
+# The Android framework the AAR's classes compile against: Robolectric's android-all of Android 7.0 = API 24,
+# the AAR's minSdk (mobilesdk.codegen.viewmodel.MIN_SDK), so a call newer than minSdk fails our compile rather
+# than an app on an old phone. (It is the framework's implementation jar, not the SDK's stub android.jar: hidden
+# APIs of API 24 resolve too.) The JVM tests run on android-all(-instrumented) 14 (runtime/pom.xml).
+ANDROID_ALL = ("org.robolectric", "android-all", "7.0.0_r1-robolectric-r1")
 
 
 class ToolchainError(MobileSDKError):
@@ -66,14 +69,22 @@ def java_version(java: Path) -> str:
     return version
 
 
-def _classpath_cache(cache_dir: Path) -> Path:
-    key = hashlib.sha256(KOTLINC_POM.read_bytes()).hexdigest()[:16]
-    return cache_dir / f"kotlinc-{key}.classpath"
+def _classpath_cache(cache_dir: Path, pom: Path = KOTLINC_POM, prefix: str = "kotlinc") -> Path:
+    key = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
+    return cache_dir / f"{prefix}-{key}.classpath"
 
 
 def compiler_classpath(cache_dir: Path, search_path: str | None) -> tuple[Path, ...]:
     """The Kotlin compiler's jars, resolved by Maven from ~/.m2 once and cached (keyed by its POM)."""
-    cached = _classpath_cache(cache_dir)
+    return pom_classpath(cache_dir, search_path, KOTLINC_POM, "kotlinc", "the Kotlin compiler")
+
+
+def pom_classpath(
+    cache_dir: Path, search_path: str | None, pom: Path, prefix: str, what: str
+) -> tuple[Path, ...]:
+    """The jars of the dependencies of ``pom`` (a tool: the Kotlin compiler, ProGuard...), resolved by Maven
+    offline from ~/.m2 once and cached in ``cache_dir/<prefix>-<hash of the POM>.classpath``."""
+    cached = _classpath_cache(cache_dir, pom, prefix)
     if cached.is_file():
         jars = tuple(Path(p) for p in cached.read_text(encoding="utf-8").split(os.pathsep) if p)
         if jars and all(j.is_file() for j in jars):
@@ -87,7 +98,7 @@ def compiler_classpath(cache_dir: Path, search_path: str | None) -> tuple[Path, 
         "-q",
         "-B",
         "-f",
-        str(KOTLINC_POM),
+        str(pom),
         "dependency:build-classpath",
         f"-Dmdep.outputFile={out}",
     ]
@@ -98,7 +109,7 @@ def compiler_classpath(cache_dir: Path, search_path: str | None) -> tuple[Path, 
             error = next((ln for ln in (proc.stdout + proc.stderr).splitlines() if "[ERROR]" in ln), "")
             error = re.sub(r"\x1b\[[0-9;]*m", "", error).replace("[ERROR]", "").strip()[:200]
             raise ToolchainError(
-                f"Maven cannot resolve the Kotlin compiler offline ({error or f'exit {proc.returncode}'}); {OFFLINE_HINT}"
+                f"Maven cannot resolve {what} offline ({error or f'exit {proc.returncode}'}); {OFFLINE_HINT}"
             )
         jars = tuple(Path(p) for p in out.read_text(encoding="utf-8").split(os.pathsep) if p)
         os.replace(out, cached)
@@ -123,10 +134,11 @@ def repo_jar(repo: Path, group: str, artifact: str, version: str) -> Path:
 
 
 def compile_classpath(repo: Path) -> tuple[Path, ...]:
-    """kotlin-stdlib, the Android API (android-all) and the TFLite Interpreter API classes, from ``repo``."""
+    """kotlin-stdlib (the version the AAR's POM declares), the Android API of minSdk (android-all) and the
+    TFLite Interpreter API classes, from ``repo``."""
     versions = runtime_versions()
     jars = (
-        repo_jar(repo, "org.jetbrains.kotlin", "kotlin-stdlib", versions["kotlin"]),
+        repo_jar(repo, "org.jetbrains.kotlin", "kotlin-stdlib", versions["kotlin_stdlib"]),
         repo_jar(repo, *ANDROID_ALL),
         repo_jar(repo, "io.mobilesdk.toolchain", "tensorflow-lite-classes", versions["tflite"]),
         repo_jar(repo, "io.mobilesdk.toolchain", "tensorflow-lite-api-classes", versions["tflite"]),

@@ -48,6 +48,7 @@ EXPECTED = {
         "executorchWithoutNativeLibraryFailsAtCreateSayingWhatIsMissing",
         "nativeProcessingChoice",
         "optionsAreValidated",
+        "randomWeightsAreLoggedOnceAndExposed",
     },
     "ModelSpecTest": {
         "parsesBothArtifacts",
@@ -194,6 +195,7 @@ def test_maven_build_and_every_junit_test_passed(jvm_run: JvmRun) -> None:
         ("EstimatorApiTest", "executorchWithoutNativeLibraryFailsAtCreateSayingWhatIsMissing"),
         ("TfliteEngineTest", "createReachesTheInterpreterAndFailsCleanlyWithoutTheTfliteRuntime"),
         ("ModelFilesTest", "compressedAssetFailsWithTheNoCompressAdvice"),
+        ("EstimatorApiTest", "randomWeightsAreLoggedOnceAndExposed"),
     ],
 )
 def test_junit(jvm_run: JvmRun, cls: str, test: str) -> None:

@@ -81,7 +81,7 @@ def test_calibration_folder_without_images(tmp_path, small_cards):
 
 def test_unsupported_recipe_backend_combination(tmp_path, small_cards):
     _fails(
-        ["--card", str(small_cards["movepose"]), "--quantize", "fp16"],
+        ["--card", str(small_cards["movepose"]), "--backend", "executorch", "--quantize", "fp16"],
         tmp_path / "out",
         "--quantize fp16 is not supported with --backend executorch",
     )
@@ -96,6 +96,8 @@ def test_user_model_builds_from_its_card(tmp_path):
             str(user_card(tmp_path, "TinyHeatmapNet")),
             "--out",
             str(tmp_path / "out"),
+            "--backend",
+            "executorch",
             "--no-aar",
         ],
     )
@@ -110,7 +112,10 @@ def test_interrupted_build_leaves_previous_build_intact(tmp_path, monkeypatch, i
     card = user_card(tmp_path, "TinyHeatmapNet")
     out = tmp_path / "out"
     assert (
-        CliRunner().invoke(cli, ["build", "--card", str(card), "--out", str(out), "--no-aar"]).exit_code == 0
+        CliRunner()
+        .invoke(cli, ["build", "--card", str(card), "--out", str(out), "--backend", "executorch", "--no-aar"])
+        .exit_code
+        == 0
     )
     target = out / "user-tinyheatmapnet"
     before = {p.name: p.read_bytes() for p in target.iterdir()}

@@ -126,7 +126,7 @@ def _cases(tmp: Path, tiny: Path) -> list[tuple[str, list[str], str, object]]:
         ),
         (
             "fp16 on executorch",
-            ["build", "--model", "movepose-xs", "--quantize", "fp16"],
+            ["build", "--model", "movepose-xs", "--backend", "executorch", "--quantize", "fp16"],
             "not supported with --backend executorch",
             None,
         ),

@@ -35,6 +35,15 @@ def test_one_aar_and_pom_per_runtime(tiny_packaged):
     assert by["executorch"].engines == [] and "libmobilesdk_pose_jni.so" in by["executorch"].missing[0]
     assert "build_android.sh" in by["executorch"].missing[0]
     assert by["litert"].engines[0].startswith("TFLite Interpreter 2.16.1") and by["litert"].missing == []
+    assert by["litert"].ready_for_phone and by["litert"].status == "ready for a phone"
+    assert not by["executorch"].ready_for_phone
+    assert by["executorch"].status.startswith(
+        "not ready for a phone: missing jni/<abi>/libmobilesdk_pose_jni.so"
+    )
+    assert any("libtensorflowlite_jni.so" in n and "4 KB-aligned" in n for n in by["litert"].notes)
+    assert not any("libtensorflowlite_jni.so" in n for n in by["executorch"].notes)  # no TFLite dependency
+    assert all(a.random_weights and any("random weights" in n for n in a.notes) for a in result.aars)
+    assert result.to_json()["ready_for_phone"] == ["user-tinyheatmapnet-litert.aar"]
 
 
 def test_aar_entries(tiny_aars):
@@ -131,7 +140,8 @@ def test_pom_and_maven_repository_layout(tiny_packaged):
     }
     assert deps["tensorflow-lite"].findtext("m:version", "", POM_NS) == "2.16.1"
     assert deps["tensorflow-lite"].findtext("m:type", "", POM_NS) == "aar"
-    assert deps["kotlin-stdlib"].findtext("m:version", "", POM_NS) == "2.4.21"
+    # the stdlib of the classes' Kotlin API version (2.0), not the compiler's 2.4: apps on Kotlin 1.9 read it
+    assert deps["kotlin-stdlib"].findtext("m:version", "", POM_NS) == "2.0.21"
 
 
 def test_gradle_module_sources(tiny_packaged):

@@ -18,6 +18,7 @@ def test_missing_jdk_is_one_line_and_leaves_the_model_artifacts(tmp_path):
     empty.mkdir()
     out = tmp_path / "dist"
     cmd = [CLI, "build", "--card", str(user_card(tmp_path, "TinyHeatmapNet")), "--out", str(out)]
+    cmd += ["--backend", "executorch"]
     cmd += ["--toolchain-cache", str(tmp_path / "fresh-cache"), "--native-libs", str(empty)]
     proc = subprocess.run(
         cmd, capture_output=True, text=True, timeout=600, env={**os.environ, "PATH": str(empty)}

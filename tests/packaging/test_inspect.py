@@ -31,15 +31,48 @@ def test_built_aars_pass(tiny_aars, runtime):
     }
     assert [a["stored"] for a in doc["assets"]] == [True]
     assert all({"name", "bytes", "compressed"} <= set(e) for e in doc["entries"])
-    (warning,) = doc["warnings"]  # no native libraries: a warning that names what is missing, not a defect
+    # no native libraries: a warning that names what is missing, not a defect
+    warning, *dependency = doc["warnings"]
     assert "libmobilesdk_pose_jni.so" in warning
+    assert [d["coordinate"] for d in doc["dependencies"]][0].startswith("org.jetbrains.kotlin:kotlin-stdlib:")
     if runtime == "executorch":
+        assert dependency == []
         assert "ExecuTorch engine needs" in warning and "build_android.sh" in warning
         assert doc["model"]["delegates"]["forward"] == ["XnnpackBackend"]
         assert doc["model"]["describe"]["methods"] == ["forward", "mobilesdk_manifest"]
     else:
         assert doc["model"]["ops"]["CONV_2D v1"]["count"] >= 1
         assert doc["model"]["min_runtime_version"] and doc["model"]["tflite_runtime"] == "2.16.1"
+        assert len(dependency) == 1 and "libtensorflowlite_jni.so" in dependency[0]  # test below
+
+
+def test_a_4k_aligned_library_of_a_runtime_dependency_is_reported_with_the_fix(tiny_aars, tmp_path):
+    """TFLite 2.16.1 (what the LiteRT AAR's POM declares) ships a 4 KB-aligned libtensorflowlite_jni.so on every
+    ABI: apps targeting Android 15+ are rejected by Play for it. inspect reads it from the local Maven
+    repository (~/.m2, where maven-offline.sh put it) and says so, naming the library and the fix; a warning,
+    since our AAR itself is right. A repository without it says the dependency was not checked."""
+    result = _run(tiny_aars["litert"], "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    tflite = next(
+        d for d in doc["dependencies"] if d["coordinate"] == "org.tensorflow:tensorflow-lite:2.16.1"
+    )
+    assert tflite["checked"] and tflite["file"].endswith("tensorflow-lite-2.16.1.aar")
+    assert sorted(tflite["unaligned"]) == [
+        f"jni/{abi}/libtensorflowlite_jni.so" for abi in ("arm64-v8a", "armeabi-v7a", "x86", "x86_64")
+    ]
+    assert all(lib["load_aligns"] and max(lib["load_aligns"]) == 4096 for lib in tflite["libraries"])
+    (warning,) = [w for w in doc["warnings"] if "org.tensorflow:tensorflow-lite:2.16.1" in w]
+    assert "libtensorflowlite_jni.so (arm64-v8a, armeabi-v7a, x86, x86_64) is 4 KB-aligned" in warning
+    assert "16 KB-page devices" in warning and "Android 15+" in warning
+    assert "com.google.ai.edge.litert:litert" in warning and "org.tensorflow.lite Java API" in warning
+    text = _run(tiny_aars["litert"]).output
+    assert "warning: dependency org.tensorflow:tensorflow-lite:2.16.1:" in text
+    assert text.rstrip().endswith("OK")
+    assert "jni/arm64-v8a/libtensorflowlite_jni.so 3.2 MB, LOAD alignment [4096, 4096, 4096]" in text
+    empty = _run(tiny_aars["litert"], "--json", "--maven-repo", tmp_path)
+    unchecked = json.loads(empty.output)["warnings"]
+    assert any("tensorflow-lite:2.16.1: not in the local Maven repository" in w for w in unchecked)
 
 
 def test_text_report(tiny_aars):

@@ -77,7 +77,7 @@ def test_a_maven_project_resolves_the_aars_and_their_dependencies(tiny_packaged,
     for artifact, version in versions.items():
         assert f"{artifact}-{version}.aar" in files, files
     assert {
-        "kotlin-stdlib-2.4.21.jar",
+        "kotlin-stdlib-2.0.21.jar",
         "tensorflow-lite-2.16.1.aar",
         "tensorflow-lite-api-2.16.1.aar",
     } <= set(files), files

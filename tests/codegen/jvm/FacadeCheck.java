@@ -35,6 +35,8 @@ public final class FacadeCheck {
             else if (!Objects.equals(spec.getManifestJson(), json)) bad = "manifestJson";
             else if (!get(cls, "ASSET_SHA256").equals(spec.getSha256())) bad = "sha256";
             else if (!((List<?>) get(cls, "KEYPOINT_NAMES")).equals(spec.getKeypointNames())) bad = "KEYPOINT_NAMES";
+            else if (spec.getRandomWeights() != parsed.getRandomWeights()) bad = "randomWeights";
+            else if (!get(cls, "RANDOM_WEIGHTS").equals(spec.getRandomWeights())) bad = "RANDOM_WEIGHTS";
             System.out.println(bad == null ? "OK " + name : "FAIL " + name + ": " + bad);
             if (bad != null) failures++;
         }

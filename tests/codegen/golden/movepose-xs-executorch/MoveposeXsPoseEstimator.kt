@@ -16,6 +16,9 @@ import io.mobilesdk.pose.PoseEstimator
  * The model ships as the asset `movepose-xs.xnnpack-fp32.pte` (SHA-256 checked when loaded).
  * The ExecuTorch engine runs in the native core: the app needs `jni/<abi>/libmobilesdk_pose_jni.so` for its ABI.
  *
+ * RANDOM WEIGHTS: built without `--checkpoint`, so the model runs but its keypoints are noise ([RANDOM_WEIGHTS];
+ * `create()` logs a warning). Rebuild with `mobilesdk build --checkpoint <trained weights>` for a working model.
+ *
  * ```
  * val estimator = MoveposeXsPoseEstimator.create(context, PoseEstimator.Options(threads = 4))
  * val result = estimator.estimate(bitmap)
@@ -28,6 +31,9 @@ object MoveposeXsPoseEstimator {
     const val RECIPE: String = "xnnpack-fp32"
     const val ASSET_NAME: String = "movepose-xs.xnnpack-fp32.pte"
     const val ASSET_SHA256: String = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+
+    /** True: built without trained weights (`mobilesdk build` without `--checkpoint`), the keypoints are noise. */
+    const val RANDOM_WEIGHTS: Boolean = true
 
     /** The manifest embedded in the asset (the native core reads the same contract). */
     @JvmField
@@ -83,6 +89,7 @@ object MoveposeXsPoseEstimator {
         assetName = ASSET_NAME,
         sha256 = ASSET_SHA256,
         manifestJson = MANIFEST_JSON,
+        randomWeights = RANDOM_WEIGHTS,
     )
 
     /** An estimator for this model, loading the packaged asset (see [PoseEstimator.create]). */

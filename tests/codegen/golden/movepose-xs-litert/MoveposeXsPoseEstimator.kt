@@ -17,6 +17,9 @@ import io.mobilesdk.pose.PoseEstimator
  * The TFLite engine memory-maps the asset, so the app must store it uncompressed:
  * `android { androidResources { noCompress += "tflite" } }`.
  *
+ * RANDOM WEIGHTS: built without `--checkpoint`, so the model runs but its keypoints are noise ([RANDOM_WEIGHTS];
+ * `create()` logs a warning). Rebuild with `mobilesdk build --checkpoint <trained weights>` for a working model.
+ *
  * ```
  * val estimator = MoveposeXsPoseEstimator.create(context, PoseEstimator.Options(threads = 4))
  * val result = estimator.estimate(bitmap)
@@ -29,6 +32,9 @@ object MoveposeXsPoseEstimator {
     const val RECIPE: String = "litert-fp32"
     const val ASSET_NAME: String = "movepose-xs.litert-fp32.tflite"
     const val ASSET_SHA256: String = "5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"
+
+    /** True: built without trained weights (`mobilesdk build` without `--checkpoint`), the keypoints are noise. */
+    const val RANDOM_WEIGHTS: Boolean = true
 
     /** The manifest embedded in the asset (the native core reads the same contract). */
     @JvmField
@@ -84,6 +90,7 @@ object MoveposeXsPoseEstimator {
         assetName = ASSET_NAME,
         sha256 = ASSET_SHA256,
         manifestJson = MANIFEST_JSON,
+        randomWeights = RANDOM_WEIGHTS,
     )
 
     /** An estimator for this model, loading the packaged asset (see [PoseEstimator.create]). */

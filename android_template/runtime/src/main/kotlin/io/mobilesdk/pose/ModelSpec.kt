@@ -19,6 +19,9 @@ import org.json.JSONObject
  * @property flipPairs left/right index pairs (flip test; informative here).
  * @property manifestJson the manifest JSON text, handed to the native core (which reads its own copy of
  *   the same contract); null only for specs built by hand for the Kotlin path.
+ * @property randomWeights the model was built without trained weights (`mobilesdk build` without
+ *   `--checkpoint`, the manifest's `model.weights` is "random"): it runs, but its keypoints are noise.
+ *   [PoseEstimator.create] logs a warning once per model and process; [PoseEstimator.randomWeights] says so.
  */
 data class ModelSpec(
     val modelId: String,
@@ -33,6 +36,7 @@ data class ModelSpec(
     val assetName: String,
     val sha256: String?,
     val manifestJson: String?,
+    val randomWeights: Boolean = false,
 ) {
     enum class Runtime(val manifestName: String) {
         EXECUTORCH("executorch"),
@@ -141,6 +145,7 @@ data class ModelSpec(
                 },
                 sha256 = entry.optString("sha256").ifEmpty { null },
                 manifestJson = json,
+                randomWeights = doc.getJSONObject("model").optString("weights") == "random",
             )
         }
 

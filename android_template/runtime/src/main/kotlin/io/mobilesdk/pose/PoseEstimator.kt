@@ -51,6 +51,12 @@ interface PoseEstimator : Closeable {
 
     val keypointNames: List<String> get() = spec.keypointNames
 
+    /**
+     * True when the model was built without trained weights (`mobilesdk build` without `--checkpoint`): it
+     * runs, but its keypoints are noise. [create] logs a warning (tag "mobilesdk") once per model and process.
+     */
+    val randomWeights: Boolean get() = spec.randomWeights
+
     val skeleton: List<SkeletonEdge> get() = spec.skeletonEdges
 
     /** An upright [bitmap] (any config but HARDWARE; read through `getPixels`), optionally only [roi]. */

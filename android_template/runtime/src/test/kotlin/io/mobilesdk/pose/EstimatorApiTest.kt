@@ -21,6 +21,7 @@ import org.junit.runner.RunWith
 import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.annotation.GraphicsMode
+import org.robolectric.shadows.ShadowLog
 
 /**
  * PoseEstimator's contract on the real ExecuTorch engine (the native core over the ExecuTorch C++ runtime,
@@ -383,6 +384,32 @@ class EstimatorApiTest {
             assertEquals("executorch", it.engineName)
             assertTrue("the ExecuTorch engine processes natively", it.usesNativeProcessing)
         }
+    }
+
+    @Test
+    fun randomWeightsAreLoggedOnceAndExposed() {
+        // The manifest says it: the trained fixture has "checkpoint" weights, the test resource "random" ones.
+        assertFalse(f.spec.randomWeights)
+        assertTrue(Specs.litert().randomWeights && Specs.executorch().randomWeights)
+        ShadowLog.clear()
+        f.estimator().use { assertFalse(it.randomWeights) }
+        assertTrue(ShadowLog.getLogsForTag(Estimators.LOG_TAG).isEmpty())
+
+        // The same program presented as a random-weights build (another model id: the log is once per model).
+        val random = f.spec.copy(modelId = "random-weights-probe", randomWeights = true)
+        val context = RuntimeEnvironment.getApplication()
+        repeat(2) {
+            PoseEstimator.create(context, random, PoseEstimator.Options(modelFile = f.pte)).use { est ->
+                assertTrue(est.randomWeights)
+                assertEquals(f.spec.numKeypoints, est.estimate(gradient(64, 48)).poses.single().keypoints.size)  // it runs
+            }
+        }
+        val logs = ShadowLog.getLogsForTag(Estimators.LOG_TAG)
+        assertEquals("one warning for two create() calls: $logs", 1, logs.size)
+        assertEquals(android.util.Log.WARN, logs[0].type)
+        val m = logs[0].msg
+        assertTrue(m, m.contains("random-weights-probe") && m.contains("without trained weights") && m.contains("--checkpoint") && m.contains("noise"))
+        assertEquals(Estimators.randomWeightsMessage(random), m)
     }
 
     @Test

@@ -18,6 +18,28 @@ import java.util.concurrent.atomic.AtomicInteger
 
 /** Builds the engine + processing that [PoseEstimator.create] asks for. */
 internal object Estimators {
+    const val LOG_TAG = "mobilesdk"
+
+    /** Model ids whose random weights were logged in this process (once each). */
+    private val randomWeightsLogged = java.util.Collections.synchronizedSet(HashSet<String>())
+
+    /** The warning [create] logs once per model id and process for a model without trained weights. */
+    fun randomWeightsMessage(spec: ModelSpec): String =
+        "${spec.modelId} (${spec.recipe}) was built without trained weights (mobilesdk build without --checkpoint): " +
+            "it runs, but its keypoints are noise. Rebuild it with --checkpoint <your trained weights> before relying on it."
+
+    /** Logs [randomWeightsMessage] when [spec] has random weights and it was not logged yet; true if it logged. */
+    fun logRandomWeightsOnce(spec: ModelSpec): Boolean {
+        if (!spec.randomWeights || !randomWeightsLogged.add(spec.modelId)) return false
+        try {
+            android.util.Log.w(LOG_TAG, randomWeightsMessage(spec))
+        } catch (e: RuntimeException) {
+            // android.util.Log outside Android (a plain JVM without the framework's native part): nothing to log to
+        } catch (e: LinkageError) {
+        }
+        return true
+    }
+
     /** [nativeAvailable]: whether libmobilesdk_pose_jni.so loaded (a parameter so tests can take either branch). */
     fun create(
         context: Context,
@@ -54,6 +76,7 @@ internal object Estimators {
                 }
             }
         }
+        logRandomWeightsOnce(spec)
         return DefaultPoseEstimator(spec, options, pipeline)
     }
 
