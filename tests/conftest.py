@@ -126,6 +126,15 @@ def mobilehumanpose_pte(trained_mobilehumanpose, tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="session")
+def movepose_tflite(trained_movepose, tmp_path_factory) -> dict:
+    """movepose-xs at 128x128, trained fixture weights, LiteRT fp32 (NHWC input). Keys as ``movepose_pte``,
+    with ``tflite`` for ``pte`` (tests/fixtures/artifacts.py)."""
+    from tests.fixtures.artifacts import build_litert
+
+    return build_litert(*trained_movepose, tmp_path_factory.mktemp("movepose-tflite"))
+
+
+@pytest.fixture(scope="session")
 def vectors_dir(tmp_path_factory) -> Path:
     """The shared test vectors (mobilesdk.vectors), written once per session for the C++ and Kotlin tests."""
     from mobilesdk.vectors import write_vectors

@@ -77,6 +77,7 @@ class CandidateResult:
     stages: dict[str, Stats] | None = None  # native runner: preprocess / inference / decode / total
     sha256: str | None = None  # of the artifact file as timed (not the manifest's word for it)
     runtime_version: str | None = None
+    core_mask: str | None = None  # phone benches: the CPUs the runner was pinned to (hex)
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -89,6 +90,7 @@ class CandidateResult:
             "sha256": self.sha256,
             "runtime_version": self.runtime_version,
             "threads": self.threads,
+            "core_mask": self.core_mask,
             "load_ms": round(self.load_ms, 3),
             **self.stats.to_json(),
             "ratios": {k: round(v, 4) for k, v in self.ratios.items()},

@@ -144,6 +144,7 @@ def run_of(result: BenchResult, device: Device | None = None) -> StoredRun:
             artifact_sha256=r.sha256,
             bytes=r.bytes,
             load_ms=r.load_ms,
+            core_mask=r.core_mask,
             ratios=dict(r.ratios),
             stages={k: v.to_json() for k, v in r.stages.items()} if r.stages else None,
         )

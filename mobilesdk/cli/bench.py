@@ -92,6 +92,40 @@ class BenchCommand(click.Command):
 )
 @db_option
 @click.option("--no-history", is_flag=True, help="Do not store this run in the history database.")
+@click.option(
+    "--adb-serial",
+    "adb_serials",
+    multiple=True,
+    metavar="SERIAL",
+    help="Run on this phone over adb instead of the host (repeatable: several phones, one report). "
+    "See `mobilesdk devices`.",
+)
+@click.option("--host", "with_host", is_flag=True, help="With --adb-serial: also time this machine's CPU.")
+@click.option(
+    "--cooldown",
+    type=click.FloatRange(min=0),
+    default=300,
+    show_default=True,
+    help="Phones: longest wait (s) for a hot phone to cool before it is skipped.",
+)
+@click.option(
+    "--cooldown-poll",
+    type=click.FloatRange(min=0.05),
+    default=15.0,
+    show_default=True,
+    help="Phones: seconds between thermal reads while waiting.",
+)
+@click.option(
+    "--max-temp",
+    type=click.FloatRange(min=20, max=80),
+    default=40.0,
+    show_default=True,
+    help="Phones: a temperature (°C) above which the phone counts as hot.",
+)
+@click.option(
+    "--frame", default="nv21:1920x1080", show_default=True, help="Phones: the synthetic camera frame."
+)
+@click.option("--keep", is_flag=True, help="Phones: leave the pushed runner and models in /data/local/tmp.")
 @json_option
 def bench(
     targets,
@@ -107,6 +141,13 @@ def bench(
     report_path,
     db,
     no_history,
+    adb_serials,
+    with_host,
+    cooldown,
+    cooldown_poll,
+    max_temp,
+    frame,
+    keep,
     as_json,
 ) -> None:
     """Time every artifact of a build dir (or a .pte/.tflite) on this machine's CPU. Several targets are
@@ -118,6 +159,7 @@ def bench(
     mobilesdk bench model.tflite --threads 1 --threads 2 --seconds 10 --json
     mobilesdk bench old/movepose-xs dist/movepose-xs --report compare.html
     mobilesdk bench history --compare last         # see mobilesdk bench history --help
+    mobilesdk bench dist/movepose-xs --adb-serial R5CX123ABC   # on a phone (arm64 runner bundle over adb)
     """
     import tempfile
 
@@ -130,6 +172,14 @@ def bench(
 
     console = Console(stderr=True)
     progress = RichProgress(console)
+    if adb_serials and not with_host:
+        from mobilesdk.cli.bench_phone import run_phone_bench
+
+        return run_phone_bench(
+            list(targets), adb_serials, threads=threads, iterations=iterations, warmup=warmup, frame=frame,
+            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, native_cache=native_cache, as_json=as_json,
+            report_path=report_path, db=db, no_history=no_history, progress=progress,
+        )  # fmt: skip
     runner = None
     if runner_kind == "native":
         from mobilesdk.native import runner_path
@@ -153,6 +203,14 @@ def bench(
             workdir=Path(work),
             progress=progress,
         )
+    if adb_serials:  # --host with phones: one report
+        from mobilesdk.cli.bench_phone import run_phone_bench
+
+        return run_phone_bench(
+            list(targets), adb_serials, threads=threads[:1], iterations=iterations, warmup=warmup, frame=frame,
+            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, native_cache=native_cache, as_json=as_json,
+            report_path=report_path, db=db, no_history=no_history, host_result=result, progress=progress,
+        )  # fmt: skip
     if report_path is not None:
         write_html(result, report_path)
     if as_json:

@@ -28,7 +28,7 @@ def _db_path(db: Path | None) -> Path:
     return db.expanduser() if db is not None else default_path(os.environ)
 
 
-def store_result(result, db: Path | None) -> None:
+def store_result(result, db: Path | None, device=None) -> None:
     """Store a finished bench in the history, and say where on stderr. A history that cannot take it (corrupted,
     newer schema, locked, unwritable) is left untouched; the run goes to a fresh file beside it (or in the temp
     folder), the user is told where, and the command fails."""
@@ -37,7 +37,7 @@ def store_result(result, db: Path | None) -> None:
     from mobilesdk.bench import history as hist
 
     path = _db_path(db)
-    run = hist.run_of(result)
+    run = hist.run_of(result, device)
     try:
         run_id = hist.store(path, run)
     except (hist.HistoryError, OSError) as exc:

@@ -274,6 +274,8 @@ class AdbDevice:
         text = (proc.stdout + proc.stderr).decode(errors="replace")
         if _STORAGE_FULL.search(text):
             raise DeviceStorageFull(f"{self.serial}: no space left on the phone for {remote} ({size} bytes)")
+        if re.search(r"device offline|device '.*' not found|no devices/emulators found", text):
+            raise DeviceDisconnected(f"{self.serial}: the connection dropped while pushing {local.name}")
         if proc.returncode != 0 or _PUSH_FAILED.search(text):
             raise DeviceError(f"{self.serial}: push {local.name} -> {remote} failed: {_first(text.encode())}")
         got = self.run(["stat", "-c", "%s", remote], timeout=30)

@@ -1,8 +1,8 @@
 """Fixtures of the native-core tests: cached CMake builds (keyed by the native sources) and built artifacts.
 
 ``movepose_pte`` and ``mobilehumanpose_pte`` (the trained fixtures' .pte) come from tests/conftest.py, shared with
-tests/android and tests/test_predict.py; the LiteRT fp32 models of the same fixtures (``*_tflite``) are built
-here."""
+tests/android and tests/test_predict.py, as is ``movepose_tflite`` (tests/device too); the LiteRT fp32 model of
+the 3-D fixture is built here."""
 
 from __future__ import annotations
 
@@ -28,13 +28,6 @@ def native_sanitize():
     from mobilesdk.native import build_native
 
     return build_native(NATIVE_CACHE, "sanitize")
-
-
-@pytest.fixture(scope="session")
-def movepose_tflite(trained_movepose, tmp_path_factory) -> dict:
-    """movepose-xs at 128x128, trained fixture weights, LiteRT fp32 (NHWC input). Keys as ``movepose_pte``,
-    with ``tflite`` for ``pte``."""
-    return build_litert(*trained_movepose, tmp_path_factory.mktemp("movepose-tflite"))
 
 
 @pytest.fixture(scope="session")

@@ -203,6 +203,7 @@ def build(phone_dir: Path, profile: dict, options: dict) -> dict:
         "host_dir": str(phone_dir),
         "storage_bytes": int(options.get("storage_bytes", 1 << 30)),
         "prefill_bytes": int(options.get("prefill_bytes", 0)),
+        "cpuset": str(options.get("cpuset") or f"0-{profile['ncpus'] - 1}"),
         "ns_uid": NS_UID,
         "ns_gid": NS_GID,
         "qemu": QEMU if os.path.exists(QEMU) else "",

@@ -178,7 +178,8 @@ class EmulatedPhone:
     ``faults`` (adbd.py): ``unauthorized``, ``offline``, ``no_shell_v2`` (bools); ``drop``:
     {``after_stdout_bytes``: N | ``command``: regex, ``after_s``}, ``then``: "reconnect" (default) | "gone",
     ``once`` (default true)}; ``kill``: {``match``: regex over a phone process's command line, ``signal`` (9),
-    ``after_s``, ``times`` (1)}. Options: ``storage_bytes`` (size of /data), ``prefill_bytes``, ``thermal``
+    ``after_s``, ``times`` (1)}. Options: ``storage_bytes`` (size of /data), ``prefill_bytes``, ``cpuset`` (the
+    CPUs /dev/cpuset allows a shell, e.g. "0-6"; default all), ``thermal``
     ({start_c, floor_c, cool_per_read_c, cool_per_s_c, skin_thresholds}), ``battery`` ({level, usb}).
     """
 

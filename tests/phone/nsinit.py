@@ -89,6 +89,11 @@ def setup(cfg: dict) -> None:
         os.makedirs(f"{root}/dev/{d}", exist_ok=True)
     mount("tmpfs", f"{root}/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=16m")
     os.symlink("/proc/self/fd", f"{root}/dev/fd")
+    # Android's cpuset tree (what a shell may run on; /proc/self/status would show the host's CPUs): the root
+    # set holds every CPU; "cpuset" (an option) restricts it, like a vendor that keeps the shell off a core.
+    os.makedirs(f"{root}/dev/cpuset/top-app", exist_ok=True)
+    write(f"{root}/dev/cpuset/cpus", cfg["cpuset"] + "\n")
+    write(f"{root}/dev/cpuset/top-app/cpus", cfg["cpuset"] + "\n")
     mount("proc", f"{root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     mount(f"{host}/cpuinfo", f"{root}/proc/cpuinfo", None, MS_BIND)
     if cfg.get("qemu"):

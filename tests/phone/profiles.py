@@ -212,7 +212,47 @@ PIXEL_8 = {
     ],
 }
 
-PROFILES = {p["name"]: p for p in (GALAXY_S24, GALAXY_A52S, PIXEL_8)}
+# A 32-bit-only phone (Android Go on an arm64 SoC with a 32-bit userspace): the arm64 bundle cannot run there.
+GALAXY_A03_CORE = {
+    "name": "galaxy-a03-core",
+    "description": "Samsung Galaxy A03 Core (Unisoc SC9863A), 32-bit userspace: abilist armeabi-v7a only",
+    "clusters": [
+        # SC9863A: 4x A55 @1.2 + 4x A55 @1.6 GHz (kHz values GUESS)
+        _cluster(range(0, 4), "cortex-a55", 1200000, 614400, "schedutil"),
+        _cluster(range(4, 8), "cortex-a55", 1600000, 768000, "schedutil"),
+    ],
+    "features": FEATURES_V82,
+    "cpuinfo_hardware": None,
+    "scaling_driver": "sprd-cpufreq",  # GUESS
+    "kernel_max": 7,
+    "soc0": {"vendor": "Unisoc", "family": "SC9863A", "machine": "sc9863a"},  # GUESS
+    "props": {
+        "ro.product.manufacturer": "samsung",
+        "ro.product.brand": "samsung",
+        "ro.product.model": "SM-A032F",
+        "ro.product.name": "a03coredd",
+        "ro.product.device": "a03core",
+        "ro.product.board": "s9863a",
+        "ro.board.platform": "sp9863a",
+        "ro.hardware": "s9863a",
+        "ro.soc.manufacturer": "Spreadtrum",
+        "ro.soc.model": "SC9863A",
+        "ro.build.version.release": "11",
+        "ro.build.version.sdk": "30",
+        "ro.build.fingerprint": "samsung/a03coredd/a03core:11/RP1A.201005.001/A032FXXU1AUL1:user/release-keys",
+        "ro.product.cpu.abi": "armeabi-v7a",
+        "ro.product.cpu.abilist": "armeabi-v7a,armeabi",
+        "ro.product.cpu.abilist64": "",
+        "ro.product.cpu.abilist32": "armeabi-v7a,armeabi",
+    },
+    "thermal_zones": [
+        ("soc-thmzone", "soc-thmzone", CPU, 3.0),
+        ("battery", "battery", BATTERY, -1.0),
+        ("board-thmzone", "board-thmzone", SKIN, 0.0),
+    ],
+}
+
+PROFILES = {p["name"]: p for p in (GALAXY_S24, GALAXY_A52S, PIXEL_8, GALAXY_A03_CORE)}
 
 COMMON_PROPS = {
     "ro.build.type": "user",

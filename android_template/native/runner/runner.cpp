@@ -8,6 +8,10 @@
 //                    [--roi l,t,r,b] [--rotation 0|90|180|270] [--warmup N] [--iterations N] [--threads N]
 //   mobilesdk-runner --manifest manifest.json [--recipe R] --outputs DIR [frame options]   (no engine:
 //                    preprocess + decode of raw outputs DIR/<output name>.bin, for timing the pre/post core)
+//   mobilesdk-runner --model A --model B ... [--image IMG | --frame FMT:WxH] [--warmup N] [--iterations N]
+//                    (several models, each with its embedded manifest: all loaded once and warmed up, then
+//                    timed round by round in an order rotated each round; lines "model J iteration i/n: ..."
+//                    and a final JSON line {"models": [one result per model, in argument order], ...})
 //
 // Bad arguments or files: one line on stderr, exit status 2 (usage) or 1 (anything else).
 #include <algorithm>
@@ -46,6 +50,7 @@ struct RunError {
 
 struct Args {
   std::string model, manifest, recipe, image, frame, input, dump_outputs, outputs;
+  std::vector<std::string> more_models;  // --model given again: interleaved rounds (RunInterleaved)
   bool has_roi = false;
   msdk_rect roi{};
   int rotation = 0, warmup = 3, iterations = 10, threads = 0;
@@ -145,6 +150,7 @@ Args ParseArgs(int argc, char** argv) {
           "         [--image IMG | --frame FMT:WxH | --input RAW.bin [--dump-outputs DIR]] [--roi l,t,r,b]\n"
           "         [--rotation DEG] [--warmup N] [--iterations N] [--threads N]\n"
           "       mobilesdk-runner --manifest manifest.json --outputs DIR [frame options]  (no engine)\n"
+          "       mobilesdk-runner --model A --model B ... [frame options]  (interleaved rounds)\n"
           "FMT: nv21, yuv420, rgba, bgra, rgb (a synthetic frame). Default frame: nv21:1920x1080.\n"
           "--verbose prints the runtime's log (ExecuTorch, LiteRT).\n");
       std::exit(0);
@@ -155,8 +161,10 @@ Args ParseArgs(int argc, char** argv) {
     }
     if (i + 1 >= argc) throw UsageError{flag + " needs a value (see --help)"};
     const std::string v = argv[++i];
-    if (flag == "--model")
+    if (flag == "--model" && a.model.empty())
       a.model = v;
+    else if (flag == "--model")
+      a.more_models.push_back(v);
     else if (flag == "--manifest")
       a.manifest = v;
     else if (flag == "--recipe")
@@ -198,6 +206,9 @@ Args ParseArgs(int argc, char** argv) {
   if (!a.model.empty() && !a.outputs.empty()) throw UsageError{"--outputs is for runs without --model"};
   if (!a.dump_outputs.empty() && a.input.empty()) throw UsageError{"--dump-outputs needs --input"};
   if (!a.input.empty() && a.model.empty()) throw UsageError{"--input needs --model"};
+  if (!a.more_models.empty() && (!a.input.empty() || !a.manifest.empty() || !a.recipe.empty())) {
+    throw UsageError{"several --model: each uses its embedded manifest on a frame (no --input/--manifest/--recipe)"};
+  }
   if (a.image.empty() && a.frame.empty() && a.input.empty()) a.frame = "nv21:1920x1080";
   return a;
 }
@@ -509,6 +520,88 @@ int Run(const Args& args) {
   return 0;
 }
 
+// Several models in one process: each loaded once and warmed up, then round r times model (k + r) % n for
+// k = 0..n-1, so no model always runs first or after the same neighbour (what the host bench does).
+int RunInterleaved(const Args& args) {
+  std::vector<std::string> models{args.model};
+  models.insert(models.end(), args.more_models.begin(), args.more_models.end());
+  struct Candidate {
+    msdk_estimator* est = nullptr;
+    double load_ms = 0;
+    std::string model_id;
+    std::vector<msdk_keypoint> kp;
+    msdk_pose pose{};
+    Stats pre, inf, dec, tot;
+  };
+  std::vector<Candidate> cands(models.size());
+  struct Release {  // every estimator is destroyed, also when a run throws
+    std::vector<Candidate>* c;
+    ~Release() {
+      for (auto& x : *c) msdk_estimator_destroy(x.est);
+    }
+  } release{&cands};
+  msdk_error err{};
+  for (size_t j = 0; j < models.size(); ++j) {
+    msdk_estimator_options o{};
+    o.model_path = models[j].c_str();
+    o.num_threads = args.threads;
+    const int64_t t0 = NowUs();
+    Check(msdk_estimator_create(&o, &cands[j].est, &err), err);
+    cands[j].load_ms = Ms(NowUs() - t0);
+    const json doc = json::parse(msdk_estimator_manifest(cands[j].est), nullptr, false);
+    cands[j].model_id = doc.is_discarded() ? "" : doc.value("model", json::object()).value("id", "");
+    const int32_t k = msdk_processor_num_keypoints(msdk_estimator_processor(cands[j].est));
+    cands[j].kp.resize(k);
+    cands[j].pose = msdk_pose{cands[j].kp.data(), k, 0, 0.0f};
+  }
+  FrameData frame = !args.image.empty() ? ImageFrame(args.image) : SyntheticFrame(args.frame);
+  frame.frame.rotation_degrees = args.rotation;
+  const msdk_rect* roi = args.has_roi ? &args.roi : nullptr;
+  for (auto& c : cands) {
+    for (int w = 0; w < args.warmup; ++w) {
+      msdk_timings t{};
+      Check(msdk_estimator_estimate(c.est, &frame.frame, roi, &c.pose, &t, &err), err);
+    }
+  }
+  const size_t n = cands.size();
+  for (int r = 0; r < args.iterations; ++r) {
+    for (size_t k = 0; k < n; ++k) {
+      const size_t j = (k + static_cast<size_t>(r)) % n;
+      Candidate& c = cands[j];
+      msdk_timings t{};
+      Check(msdk_estimator_estimate(c.est, &frame.frame, roi, &c.pose, &t, &err), err);
+      c.pre.ms.push_back(Ms(t.preprocess_us));
+      c.inf.ms.push_back(Ms(t.inference_us));
+      c.dec.ms.push_back(Ms(t.decode_us));
+      c.tot.ms.push_back(Ms(t.total_us));
+      std::printf("model %zu iteration %d/%d: preprocess %.3f ms, inference %.3f ms, decode %.3f ms, total %.3f ms\n",
+                  j, r + 1, args.iterations, Ms(t.preprocess_us), Ms(t.inference_us), Ms(t.decode_us), Ms(t.total_us));
+    }
+  }
+  json results = json::array();
+  for (size_t j = 0; j < n; ++j) {
+    const Candidate& c = cands[j];
+    results.push_back(
+        {{"model", c.model_id},
+         {"file", models[j]},
+         {"runtime", {{"name", msdk_estimator_runtime(c.est)}, {"version", msdk_estimator_runtime_version(c.est)}}},
+         {"threads", msdk_estimator_num_threads(c.est)},
+         {"iterations", args.iterations},
+         {"load_ms", c.load_ms},
+         {"stages",
+          {{"preprocess", c.pre.ToJson()},
+           {"inference", c.inf.ToJson()},
+           {"decode", c.dec.ToJson()},
+           {"total", c.tot.ToJson()}}},
+         {"keypoints", KeypointsJson(msdk_estimator_processor(c.est), c.pose)},
+         {"pose_score", c.pose.score}});
+  }
+  const json doc = {{"models", results}, {"rounds", args.iterations}, {"warmup", args.warmup}, {"interleaved", true}};
+  std::printf("%s\n", doc.dump().c_str());
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -516,7 +609,7 @@ int main(int argc, char** argv) {
   try {
     const Args args = ParseArgs(argc, argv);
     CaptureRuntimeStderr();
-    return Run(args);
+    return args.more_models.empty() ? Run(args) : RunInterleaved(args);
   } catch (const UsageError& e) {
     PrintError(e.message);
     return 2;
