@@ -155,9 +155,20 @@ class EndToEndTest {
     }
 
     /**
-     * Video mode on a 224 x 224 clip: the figure moves (+7, +4) px per frame for 8 frames, vanishes for one
-     * frame (background only), reappears elsewhere and moves (-6, -5). Bounds reflect the fixture model (a
-     * few hundred training steps on synthetic figures: ~3-5 px on its own crops, ~10 px on a whole 224 frame).
+     * Video mode on a 224 x 224 clip: a 176-px figure moves (+5, +3) px per frame for 8 frames, vanishes for
+     * one frame (background only), reappears elsewhere and moves (-6, -5). The fixture model (committed weights, a
+     * few hundred training steps on synthetic figures) finds keypoints within ~3-5 px on its own crops and
+     * ~10-30 px on a whole 224 frame. Each bound follows from the clip and the other bounds, not from one
+     * model's figures (weights trained on other CPUs/seeds are checked against them; tests/fixtures/training.py):
+     * - tracking (re)starts within 3 frames of the figure appearing;
+     * - so at least 6 frames have a tracker warmed up by 2 frames (4 of the first 8-frame segment, 2 of the
+     *   second 6-frame one); a loss mid-segment breaks this;
+     * - per tracked frame, mean keypoint error <= 12 px, and <= 8 px on average over the tracked frames (twice
+     *   the fixtures' error on their own crops, 3.7-4.0 px over three trainings: weights.json);
+     * - the ROI is predicted from the previous frame's keypoints, so its centre may be off by that frame's
+     *   keypoint error (<= 12 px) plus one frame of motion (<= 8 px) while the velocity is still being
+     *   learned: <= 20 px. A ROI that stops following falls 6-8 px further behind each frame, and the ROI must
+     *   move >= 20 px right over the first segment (the figure: 35) and >= 10 px left over the second (30).
      */
     @Test
     fun videoTrackerFollowsTheFigureAndReacquiresAfterLoss() {
@@ -208,7 +219,7 @@ class EndToEndTest {
                     val cy = (pts.minOf { it.second } + pts.maxOf { it.second }) / 2
                     val offset = Math.hypot(roi.centerX() - cx, roi.centerY() - cy)
                     roiOffsets += offset
-                    if (offset > 15.0) problems += "frame $t: roi ${r.roi} far from the figure at ($cx, $cy)"
+                    if (offset > 20.0) problems += "frame $t: roi ${r.roi} is $offset px from the figure at ($cx, $cy)"
                     segmentRois.last() += roi.centerX()
                 }
             }
@@ -226,8 +237,8 @@ class EndToEndTest {
                 File(it).writeText(m.toString(1))
             }
             if (!lostAfterBlank) problems += "the blank frame did not lose the pose"
-            if (tracked.size < 9) problems += "only ${tracked.size} frames tracked"
-            if (tracked.average() > 6.0) problems += "mean tracked error ${tracked.average()} px"
+            if (tracked.size < 6) problems += "only ${tracked.size} frames tracked"
+            if (tracked.average() > 8.0) problems += "mean tracked error ${tracked.average()} px"
             val (first, second) = segmentRois.filter { it.isNotEmpty() }
             if (first.last() - first.first() < 20f) problems += "the roi did not follow the figure right: $first"
             if (second.first() - second.last() < 10f) problems += "the roi did not follow the figure left: $second"
