@@ -76,8 +76,9 @@ CREATE TABLE IF NOT EXISTS candidates (
     core_mask TEXT,
     load_ms REAL,
     n INTEGER NOT NULL,
-    min REAL NOT NULL, p10 REAL NOT NULL, p50 REAL NOT NULL, p90 REAL NOT NULL, p99 REAL NOT NULL,
-    max REAL NOT NULL, mean REAL NOT NULL, trimmed_mean REAL NOT NULL, std REAL NOT NULL, cv REAL,
+    -- NULL where a stock runner printed no such figure (benchmark_model: summary statistics only)
+    min REAL, p10 REAL, p50 REAL NOT NULL, p90 REAL, p99 REAL,
+    max REAL, mean REAL NOT NULL, trimmed_mean REAL, std REAL, cv REAL,
     samples TEXT NOT NULL,
     ratios TEXT NOT NULL DEFAULT '{}',
     stages TEXT

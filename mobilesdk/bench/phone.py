@@ -74,6 +74,7 @@ class PhonePlan:
     max_temp_c: float = 40.0
     keep: bool = False
     runner_timeout_s: float = 3600.0
+    device_runners: tuple[Path, ...] = ()  # a user's stock benchmark_model / executor_runner binaries
 
 
 @dataclass
@@ -272,6 +273,76 @@ def parse_multi(stdout: str, count: int) -> list[tuple[dict[str, list[float]], d
     return out
 
 
+def stock_kind(binary: Path) -> str:
+    """Which stock runner a binary is, by its name: LiteRT's ``benchmark_model`` or ExecuTorch's
+    ``executor_runner`` (also ``xnn_executor_runner``)."""
+    name = Path(binary).name
+    if "benchmark_model" in name:
+        return "benchmark_model"
+    if "executor_runner" in name:
+        return "executor_runner"
+    raise PhoneBenchError(
+        f"--device-runner {binary}: cannot tell which stock runner this is; name it benchmark_model (LiteRT) "
+        "or executor_runner (ExecuTorch)"
+    )
+
+
+def _stock_args(kind: str, binary: str, model: str, plan: PhonePlan, threads: int) -> list[str]:
+    if kind == "benchmark_model":  # specs/bench.md §1.3
+        return [binary, f"--graph={model}", f"--num_threads={threads}", f"--warmup_runs={plan.warmup}",
+                f"--num_runs={plan.iterations}", "--warmup_min_secs=0", "--min_secs=0"]  # fmt: skip
+    # executor_runner has no warm-up flag (§2.1): its first iterations are part of the figures
+    return [binary, "--model_path", model, f"--num_executions={plan.iterations}", f"--cpu_threads={threads}"]
+
+
+def run_stock(dev: Transport, kind: str, binary: str, model: str, plan: PhonePlan, threads: int, mask: int):
+    """One stock runner on one model, pinned like ours; its output parsed (stdout, else logcat)."""
+    from mobilesdk.bench import stock
+
+    parse = stock.parse_benchmark_model if kind == "benchmark_model" else stock.parse_executor_runner
+    tag = "tflite" if kind == "benchmark_model" else "ExecuTorch"
+    dev.run(["logcat", "-c"], timeout=30)  # absent on a non-Android host: harmless
+    r = dev.run(
+        ["taskset", f"{mask:x}", *_stock_args(kind, binary, model, plan, threads)],
+        timeout=plan.runner_timeout_s,
+    )
+    if r.signal is not None:
+        raise PhoneBenchError(f"{dev.serial}: {kind} was killed by signal {r.signal}")
+    if r.exit_code != 0:
+        last = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()][-1:] or ["no output"]
+        raise PhoneBenchError(f"{dev.serial}: {kind} exited {r.exit_code}: {last[0][:300]}")
+    try:
+        return parse(r.stdout + "\n" + r.stderr)
+    except stock.StockParseError:
+        log = dev.run(["logcat", "-d", "-s", f"{tag}:I"], timeout=60)  # Android-preset builds log there only
+        try:
+            return parse(log.stdout)
+        except stock.StockParseError as exc:
+            raise PhoneBenchError(f"{dev.serial}: {kind}'s output does not parse: {exc}") from None
+
+
+def _stock_candidate(kind, res, path, entry, target, threads, mask) -> CandidateResult:
+    """A stock runner's figures as a candidate. benchmark_model prints summary statistics only (no samples):
+    the candidate's samples are then its mean, and its statistics the runner's own where printed."""
+    samples = res.samples_ms or [res.mean_ms]
+    stats = Stats.of(samples)
+    if not res.samples_ms:
+        n = res.count
+        nan = float("nan")
+        p50 = res.p50_ms if res.p50_ms is not None else res.mean_ms
+        stats = Stats(n=n, min=res.min_ms if res.min_ms is not None else nan, p10=nan, p50=p50, p90=nan,
+                      p99=nan, max=res.max_ms if res.max_ms is not None else nan, mean=res.mean_ms,
+                      trimmed_mean=nan, std=res.std_ms if res.std_ms is not None else nan,
+                      cv=(res.std_ms / res.mean_ms) if res.std_ms is not None and res.mean_ms else nan)  # fmt: skip
+    name = f"stock {kind}:{entry.recipe if entry is not None else path.name}"
+    r = CandidateResult(name, "stock", f"{kind} (stock, user's binary; model only)", threads,
+                        float(res.load_ms or 0.0), stats, samples, entry.recipe if entry is not None else None,
+                        path.name, path.stat().st_size)  # fmt: skip
+    r.sha256 = target.hashes.get(path)
+    r.core_mask = f"{mask:x}"
+    return r
+
+
 def bench_phone(
     targets: Sequence[Target],
     dev: Transport,
@@ -316,9 +387,19 @@ def bench_phone(
         remote = f"{REMOTE_ROOT}/models/{digest[:16]}/{path.name}"
         files.append((path, remote, digest))
         remote_models.append(remote)
+    stock_bins = []
+    for binary in plan.device_runners:
+        kind = stock_kind(binary)
+        remote = f"{REMOTE_ROOT}/stock/{_sha256(binary)[:16]}/{Path(binary).name}"
+        files.append((Path(binary), remote, _sha256(binary)))
+        stock_bins.append((kind, remote))
     pushed: list[str] = []
     try:
         pushed = push_files(dev, files, progress)
+        if stock_bins:
+            dev.check(
+                ["chmod", "755", *(remote for _, remote in stock_bins)], what="chmod of the stock runners"
+            )
         dev.check(["chmod", "755", f"{remote_bundle}/run", f"{remote_bundle}/ld-linux-aarch64.so.1",
                    f"{remote_bundle}/mobilesdk-runner"], what="chmod of the runner bundle")  # fmt: skip
         cpus, why = choose_pinning(info.clusters, allowed_cpus(dev))
@@ -343,15 +424,26 @@ def bench_phone(
             last = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()][-1:] or ["no output"]
             raise PhoneBenchError(f"{dev.serial}: the runner exited {r.exit_code}: {last[0][:300]}")
         parsed = parse_multi(r.stdout, len(remote_models))
+        stock_results = []
+        for kind, binary in stock_bins:
+            suffix = ".tflite" if kind == "benchmark_model" else ".pte"
+            for (entry, path, target), remote in zip(runnable, remote_models, strict=True):
+                if path.suffix == suffix:
+                    with progress.phase(f"Stock {kind} on {path.name} ({dev.serial})"):
+                        res = run_stock(dev, kind, binary, remote, plan, threads, mask)
+                    stock_results.append(_stock_candidate(kind, res, path, entry, target, threads, mask))
         outcome.pinning["freqs_after_khz"] = read_freqs(dev, cpus)
         thermal_after = devinfo.read_thermal(dev)
         outcome.preflight["thermal_after"] = thermal_after
         outcome.result = _result(targets, runnable, parsed, threads, outcome, info, thermal_after, plan)
+        outcome.result.results.extend(stock_results)
         outcome.published = published_figures(targets, info, outcome.result)
     finally:
         if not plan.keep and pushed:
             with contextlib.suppress(DeviceError):
-                dev.run(["rm", "-rf", f"{REMOTE_ROOT}/models", remote_bundle], timeout=120)
+                dev.run(
+                    ["rm", "-rf", f"{REMOTE_ROOT}/models", f"{REMOTE_ROOT}/stock", remote_bundle], timeout=120
+                )
     return outcome
 
 

@@ -126,6 +126,14 @@ class BenchCommand(click.Command):
     "--frame", default="nv21:1920x1080", show_default=True, help="Phones: the synthetic camera frame."
 )
 @click.option("--keep", is_flag=True, help="Phones: leave the pushed runner and models in /data/local/tmp.")
+@click.option(
+    "--device-runner",
+    "device_runners",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Phones: also time the artifacts with your stock Android runner binary (LiteRT benchmark_model for "
+    ".tflite, ExecuTorch executor_runner for .pte); labelled as stock, model only.",
+)
 @json_option
 def bench(
     targets,
@@ -148,6 +156,7 @@ def bench(
     max_temp,
     frame,
     keep,
+    device_runners,
     as_json,
 ) -> None:
     """Time every artifact of a build dir (or a .pte/.tflite) on this machine's CPU. Several targets are
@@ -177,7 +186,7 @@ def bench(
 
         return run_phone_bench(
             list(targets), adb_serials, threads=threads, iterations=iterations, warmup=warmup, frame=frame,
-            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, native_cache=native_cache, as_json=as_json,
+            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, device_runners=device_runners, native_cache=native_cache, as_json=as_json,
             report_path=report_path, db=db, no_history=no_history, progress=progress,
         )  # fmt: skip
     runner = None
@@ -208,7 +217,7 @@ def bench(
 
         return run_phone_bench(
             list(targets), adb_serials, threads=threads[:1], iterations=iterations, warmup=warmup, frame=frame,
-            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, native_cache=native_cache, as_json=as_json,
+            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, device_runners=device_runners, native_cache=native_cache, as_json=as_json,
             report_path=report_path, db=db, no_history=no_history, host_result=result, progress=progress,
         )  # fmt: skip
     if report_path is not None:

@@ -42,6 +42,7 @@ def run_phone_bench(
     cooldown_poll: float = 15.0,
     max_temp: float,
     keep: bool,
+    device_runners: tuple[Path, ...] = (),
     native_cache: Path,
     as_json: bool,
     report_path: Path | None,
@@ -72,6 +73,7 @@ def run_phone_bench(
         poll_s=cooldown_poll,
         max_temp_c=max_temp,
         keep=keep,
+        device_runners=tuple(device_runners),
     )
     adb = Adb()
     with progress.phase("Building the arm64 runner bundle (cached after the first time)"):

@@ -127,3 +127,34 @@ def test_a_failing_phone_keeps_the_others_results(phone_factory, both_runtimes, 
     res = _bench(cooling, both_runtimes, tmp_path, *env_args)
     assert res.exit_code == 0, res.output
     assert "waiting to cool" in res.output
+
+
+def _stock_runner(folder, name: str, output: str):
+    """A stand-in for a user's stock runner binary (an Android bionic executable cannot run in the emulated
+    phone): a shell script that prints what the real one prints (tests/bench/test_stock_runners.py) and the
+    arguments it was given."""
+    path = folder / name
+    path.write_text(f"#!/bin/sh\necho \"args: $*\" >&2\ncat <<'OUT'\n{output}OUT\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_stock_runners_are_run_pinned_parsed_and_labelled(phone_factory, both_runtimes, tmp_path):  # noqa: F811
+    from tests.bench.test_stock_runners import BENCHMARK_MODEL
+
+    p = phone_factory(profile="galaxy-s24")
+    bm = _stock_runner(tmp_path, "benchmark_model", BENCHMARK_MODEL)
+    res = _bench(p, both_runtimes, tmp_path, "--json", "--device-runner", str(bm))
+    assert res.exit_code == 0, res.output
+    cands = {c["name"]: c for c in json.loads(res.stdout)["phones"][0]["result"]["candidates"]}
+    stock = cands["stock benchmark_model:litert-fp32"]  # the .tflite only: benchmark_model is LiteRT's
+    assert stock["kind"] == "stock" and "stock" in stock["runtime"] and stock["core_mask"] == "80"
+    assert stock["p50"] == pytest.approx(1239.807) and stock["mean"] == pytest.approx(1240.27)
+    assert stock["n"] == 50 and stock["load_ms"] == pytest.approx(5.579)
+    assert [c["mask"] for c in p.taskset_calls()][-1] == "80"
+    broken = _stock_runner(tmp_path, "executor_runner", "I 00:00:00.000 executorch:x.cpp:1] starting\n")
+    res = _bench(p, both_runtimes, tmp_path, "--device-runner", str(broken))
+    assert res.exit_code == 1 and "executor_runner's output does not parse" in res.output
+    other = _stock_runner(tmp_path, "mybench", "")
+    res = _bench(p, both_runtimes, tmp_path, "--device-runner", str(other))
+    assert res.exit_code == 1 and "cannot tell which stock runner" in res.output
