@@ -5,6 +5,7 @@ timings: nothing here asserts on speed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 
@@ -158,3 +159,45 @@ def test_stock_runners_are_run_pinned_parsed_and_labelled(phone_factory, both_ru
     other = _stock_runner(tmp_path, "mybench", "")
     res = _bench(p, both_runtimes, tmp_path, "--device-runner", str(other))
     assert res.exit_code == 1 and "cannot tell which stock runner" in res.output
+
+
+def test_bundle_pushed_and_run_over_adb_gives_the_host_runners_keypoints(
+    phone_factory,  # noqa: F811
+    both_runtimes,
+):
+    """The arm64 bundle, pushed with the real `adb push` and started with the real `adb shell` on the emulated
+    phone (qemu through the phone's binfmt_misc), prints the host runner's keypoints for both runtimes."""
+    import subprocess
+
+    from mobilesdk.bench.phone import _bundle_files, push_files
+    from mobilesdk.build import Progress
+    from mobilesdk.device.adb import Adb
+    from mobilesdk.native import runner_path
+    from mobilesdk.native_cross import build_arm64_bundle
+
+    p = phone_factory(profile="pixel-8")
+    dev = Adb(path=p.server.adb, env=p.server.env).device(p.serial)
+    bundle = build_arm64_bundle(NATIVE_CACHE, NATIVE_CACHE.parent / "wheels")
+    remote, files = _bundle_files(bundle.bundle_dir, bundle.info)
+    models = [(m, f"/data/local/tmp/m/{m.name}") for m in both_runtimes]
+    push_files(
+        dev, files + [(m, r, hashlib.sha256(m.read_bytes()).hexdigest()) for m, r in models], Progress()
+    )
+    args = ["--frame", "nv21:320x240", "--warmup", "0", "--iterations", "1", "--threads", "1"]
+    host = runner_path(NATIVE_CACHE)
+    for model, on_phone in models:
+        r = dev.run(["sh", f"{remote}/run", "--model", on_phone, *args], timeout=600)
+        assert r.exit_code == 0, r.stderr or r.stdout
+        phone_doc = json.loads(r.stdout.strip().splitlines()[-1])
+        want = json.loads(
+            subprocess.run(
+                [str(host), "--model", str(model), *args], capture_output=True, text=True, check=True
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        assert phone_doc["runtime"]["name"] == want["runtime"]["name"]
+        for a, b in zip(phone_doc["keypoints"], want["keypoints"], strict=True):
+            assert a["name"] == b["name"]
+            assert abs(a["x"] - b["x"]) <= 1e-3 and abs(a["y"] - b["y"]) <= 1e-3, (model.name, a, b)
+            assert abs(a["score"] - b["score"]) <= 1e-4
