@@ -19,10 +19,12 @@ Nothing here reads the environment: the caller passes the cache directory (the C
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from importlib import util as importlib_util
@@ -35,6 +37,7 @@ NATIVE_DIR = Path(__file__).resolve().parent.parent / "android_template" / "nati
 VARIANTS = ("release", "sanitize")
 _BUILD_LOG = "build.log"
 _DONE = ".complete"
+_USED = ".used"
 
 
 class NativeBuildError(MobileSDKError):
@@ -196,13 +199,32 @@ def build_native(
             _run(build, log, "build", search_path)
             (build_dir / _DONE).write_text(key + "\n", encoding="utf-8")
             _prune(cache_dir, variant, keep=build_dir)
+        mark_used(build_dir)
     return _result(variant, build_dir)
 
 
+PRUNE_UNUSED_S = 2 * 86400  # a build nobody used for this long is removed when a newer one is made
+
+
+def mark_used(build_dir: Path) -> None:
+    """Note that ``build_dir`` is in use now (its ``.used`` mtime): :func:`_prune` keeps it for a while."""
+    with contextlib.suppress(OSError):
+        (build_dir / _USED).touch()
+
+
 def _prune(cache_dir: Path, variant: str, keep: Path) -> None:
-    """Remove older builds of ``variant`` (stale sources) whose lock nobody holds; best effort."""
+    """Remove builds of ``variant`` nobody used for :data:`PRUNE_UNUSED_S` and whose lock nobody holds; best
+    effort. Builds of other clones (their keys hold their own venv's paths) and of sessions still running keep
+    being used, so they stay: removing one mid-run breaks that run."""
+    now = time.time()
     for old in cache_dir.glob(f"{variant}-*"):
         if old == keep or not old.is_dir():
+            continue
+        used = old / _USED if (old / _USED).exists() else old / _DONE
+        try:
+            if now - used.stat().st_mtime < PRUNE_UNUSED_S:
+                continue
+        except OSError:  # being built (no marker yet) or already gone
             continue
         lock = old.with_name(old.name + ".lock")
         try:

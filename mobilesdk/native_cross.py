@@ -37,7 +37,7 @@ from pathlib import Path
 
 from mobilesdk import __version__, fsops, tools
 from mobilesdk.errors import first_line
-from mobilesdk.native import NATIVE_DIR, NativeBuildError, _prune, _run, source_hash
+from mobilesdk.native import NATIVE_DIR, NativeBuildError, _prune, _run, mark_used, source_hash
 
 TARGETS = ("host", "arm64")
 TOOLCHAIN_FILE = NATIVE_DIR / "cmake" / "aarch64-linux-gnu.cmake"
@@ -477,6 +477,7 @@ def build_arm64_bundle(
             _build(entry, key, toolchain, wheel_cache, et_version, lr_version, jobs, search_path)
             (entry / _DONE).write_text(key + "\n", encoding="utf-8")
             _prune(cache_dir, "arm64", keep=entry)
+        mark_used(entry)
     bundle = entry / BUNDLE_NAME
     info = json.loads((bundle / BUNDLE_JSON).read_text(encoding="utf-8"))
     return Arm64Bundle(
