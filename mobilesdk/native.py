@@ -206,10 +206,14 @@ def build_native(
 PRUNE_UNUSED_S = 2 * 86400  # a build nobody used for this long is removed when a newer one is made
 
 
+def _used_marker(build_dir: Path) -> Path:
+    return build_dir.with_name(build_dir.name + _USED)  # beside the build: its files stay untouched
+
+
 def mark_used(build_dir: Path) -> None:
-    """Note that ``build_dir`` is in use now (its ``.used`` mtime): :func:`_prune` keeps it for a while."""
+    """Note that ``build_dir`` is in use now (``<build_dir>.used``'s mtime): :func:`_prune` keeps it a while."""
     with contextlib.suppress(OSError):
-        (build_dir / _USED).touch()
+        _used_marker(build_dir).touch()
 
 
 def _prune(cache_dir: Path, variant: str, keep: Path) -> None:
@@ -220,7 +224,7 @@ def _prune(cache_dir: Path, variant: str, keep: Path) -> None:
     for old in cache_dir.glob(f"{variant}-*"):
         if old == keep or not old.is_dir():
             continue
-        used = old / _USED if (old / _USED).exists() else old / _DONE
+        used = _used_marker(old) if _used_marker(old).exists() else old / _DONE
         try:
             if now - used.stat().st_mtime < PRUNE_UNUSED_S:
                 continue
@@ -231,6 +235,7 @@ def _prune(cache_dir: Path, variant: str, keep: Path) -> None:
             with fsops.locked(lock, wait=False):
                 shutil.rmtree(old, ignore_errors=True)
             lock.unlink(missing_ok=True)
+            _used_marker(old).unlink(missing_ok=True)
         except OSError:  # BlockingIOError: in use by another process, leave it
             continue
 

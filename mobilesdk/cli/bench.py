@@ -181,14 +181,19 @@ def bench(
 
     console = Console(stderr=True)
     progress = RichProgress(console)
-    if adb_serials and not with_host:
+
+    def on_phones(phone_threads, host_result=None):
         from mobilesdk.cli.bench_phone import run_phone_bench
 
         return run_phone_bench(
-            list(targets), adb_serials, threads=threads, iterations=iterations, warmup=warmup, frame=frame,
-            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, device_runners=device_runners, native_cache=native_cache, as_json=as_json,
-            report_path=report_path, db=db, no_history=no_history, progress=progress,
+            list(targets), adb_serials, threads=phone_threads, iterations=iterations, warmup=warmup,
+            frame=frame, cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep,
+            device_runners=device_runners, native_cache=native_cache, as_json=as_json, report_path=report_path,
+            db=db, no_history=no_history, host_result=host_result, progress=progress,
         )  # fmt: skip
+
+    if adb_serials and not with_host:
+        return on_phones(threads)
     runner = None
     if runner_kind == "native":
         from mobilesdk.native import runner_path
@@ -212,14 +217,8 @@ def bench(
             workdir=Path(work),
             progress=progress,
         )
-    if adb_serials:  # --host with phones: one report
-        from mobilesdk.cli.bench_phone import run_phone_bench
-
-        return run_phone_bench(
-            list(targets), adb_serials, threads=threads[:1], iterations=iterations, warmup=warmup, frame=frame,
-            cooldown=cooldown, cooldown_poll=cooldown_poll, max_temp=max_temp, keep=keep, device_runners=device_runners, native_cache=native_cache, as_json=as_json,
-            report_path=report_path, db=db, no_history=no_history, host_result=result, progress=progress,
-        )  # fmt: skip
+    if adb_serials:  # --host with phones: one report (the phones take the first --threads)
+        return on_phones(threads[:1], host_result=result)
     if report_path is not None:
         write_html(result, report_path)
     if as_json:

@@ -117,9 +117,9 @@ def run_phone_bench(
                 )
         click.echo("\n\n".join(blocks))
     if report_path is not None:
-        done = [o.result for o in outcomes if o.result is not None]
+        done = [o for o in outcomes if o.result is not None]
         if done:
-            write_html(done[0] if len(done) == 1 else done[0], report_path)
+            write_html(_one_report(done, host_result), report_path)
     if not no_history:
         if host_result is not None:
             store_result(host_result, db)
@@ -131,3 +131,23 @@ def run_phone_bench(
         raise click.ClickException(
             failed[0].error + (f" (and {len(failed) - 1} more)" if len(failed) > 1 else "")
         )
+
+
+def _one_report(done, host_result):
+    """Every phone's (and the host's) candidates in one result for the HTML report, named by where they ran."""
+    import copy
+
+    merged = copy.copy(done[0].result)
+    merged.results, merged.notes = [], []
+    sources = [(f"{o.device.get('model') or o.serial}", o.result) for o in done]
+    if host_result is not None:
+        sources.insert(0, ("host", host_result))
+    for label, result in sources:
+        for r in result.results:
+            r = copy.copy(r)
+            r.name = f"{label}: {r.name}"
+            merged.results.append(r)
+        merged.notes.extend(result.notes)
+    if len(sources) > 1:
+        merged.host = {"cpu": ", ".join(label for label, _ in sources), "cores": "-", "machine": "several"}
+    return merged

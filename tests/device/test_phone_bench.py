@@ -114,14 +114,27 @@ def test_a_failing_phone_keeps_the_others_results(phone_factory, both_runtimes, 
     # a vendor cpuset that keeps the shell off the prime core: pinned to the fastest CPUs it may use
     good = phone_factory(profile="galaxy-s24", cpuset="0-6")
     hot = phone_factory(thermal=EmulatedPhone.HOT_FOREVER)
-    res = _bench(good, both_runtimes, tmp_path, serials=[good.serial, hot.serial])
+    other = phone_factory(profile="pixel-8")
+    report = tmp_path / "phones.html"
+    res = _bench(
+        good,
+        both_runtimes,
+        tmp_path,
+        "--report",
+        str(report),
+        serials=[good.serial, other.serial, hot.serial],
+    )
     assert res.exit_code == 1, res.output
+    html = report.read_text()
+    assert "SM-S921U: xnnpack-fp32" in html and "Pixel 8: litert-fp32" in html  # one report, both phones
     assert "Snapdragon 8 Gen 3" in res.output and "stayed hot" in res.output  # measured, then the error
     db = sqlite3.connect(tmp_path / "h.sqlite")
-    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 1  # the good phone's run is kept
-    masks = {row[0] for row in db.execute("SELECT core_mask FROM candidates")}
-    threads = {row[0] for row in db.execute("SELECT threads FROM candidates")}
-    assert masks == {"60"} and threads == {2}  # cpu5-6, the faster A720 pair
+    assert db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2  # the measured phones' runs are kept
+    rows = db.execute(
+        "SELECT r.soc_id, c.core_mask, c.threads FROM candidates c JOIN runs r ON r.id = c.run_id"
+    )
+    s24 = {(mask, n) for soc, mask, n in rows if soc == "SM8650"}
+    assert s24 == {("60", 2)}  # cpu5-6, the faster A720 pair
     # a hot phone that cools is waited for, then benchmarked
     cooling = phone_factory(thermal=EmulatedPhone.HOT_COOLING)
     env_args = ["--cooldown", "60"]

@@ -16,8 +16,9 @@ def _entry(cache, name: str, used_ago_s: float | None, done_ago_s: float = 0.0):
     now = time.time()
     os.utime(d / native._DONE, (now - done_ago_s, now - done_ago_s))
     if used_ago_s is not None:
-        (d / native._USED).touch()
-        os.utime(d / native._USED, (now - used_ago_s, now - used_ago_s))
+        marker = native._used_marker(d)
+        marker.touch()
+        os.utime(marker, (now - used_ago_s, now - used_ago_s))
     return d
 
 
@@ -31,7 +32,8 @@ def test_prune_keeps_builds_in_use_and_removes_long_unused_ones(tmp_path):
     other_variant = _entry(tmp_path, "sanitize-old", native.PRUNE_UNUSED_S + 3600)
     native._prune(tmp_path, "release", keep=keep)
     assert keep.exists() and in_use.exists() and fresh.exists() and building.exists()
-    assert not stale.exists()
+    assert not stale.exists() and not native._used_marker(stale).exists()
     assert other_variant.exists()  # only the variant being built is pruned
     native.mark_used(in_use)
-    assert time.time() - (in_use / native._USED).stat().st_mtime < 60
+    assert time.time() - native._used_marker(in_use).stat().st_mtime < 60
+    assert not (in_use / native._USED).exists()  # the build's own files are not touched
