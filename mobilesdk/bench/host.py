@@ -45,7 +45,7 @@ class BenchPlan:
     seconds: float | None = None  # a time budget per phase instead of a fixed number of rounds
     threads: tuple[int, ...] = (1,)
     compare: tuple[str, ...] = ()
-    runner: Path | None = None  # mobilesdk-runner: adds the native core end to end, per stage (.pte only)
+    runner: Path | None = None  # mobilesdk-runner: adds the native core end to end, per stage
 
     def check(self) -> None:
         if self.warmup < 0 or self.iterations < 1:
@@ -317,9 +317,7 @@ def bench(
             with progress.phase(f"Native runner at {threads} thread(s)"):
                 result.results.extend(_native(targets, plan, threads, phase_results))
     if plan.runner is not None and not any(r.kind == "native" for r in result.results):
-        result.notes.append(
-            "--runner native: no .pte artifact to run (the native core's engine is ExecuTorch)"
-        )
+        result.notes.append("--runner native: no .pte or .tflite artifact to run")
     result.state_after = host_state()
     result.finished_at = datetime.now(UTC).isoformat(timespec="milliseconds")
     return result
@@ -335,7 +333,7 @@ def _native(
     out = []
     for target in targets:
         for entry, path in target.files:
-            if path.suffix != ".pte" or entry is None:
+            if path.suffix not in (".pte", ".tflite") or entry is None:
                 continue
             manifest = (
                 path.parent / mf.MANIFEST_FILE if path.parent.joinpath(mf.MANIFEST_FILE).is_file() else None
@@ -349,10 +347,11 @@ def _native(
                 warmup=plan.warmup,
                 iterations=plan.iterations,
             )
+            runtime = (summary.get("runtime") or {}).get("name") or entry.runtime
             r = CandidateResult(
                 f"{target.label}native:{entry.recipe}",
                 "native",
-                "mobilesdk-runner (C++ core, ExecuTorch)",
+                f"mobilesdk-runner (C++ core, {'LiteRT' if runtime == 'litert' else 'ExecuTorch'})",
                 threads,
                 float(summary.get("load_ms", 0.0)),
                 stages["total"],
@@ -364,7 +363,9 @@ def _native(
             r.stages = stages
             r.ratios = _ratios(stages["inference"].p50, baselines)
             r.sha256 = target.hashes.get(path)
-            r.runtime_version = runtime_version("executorch")
+            r.runtime_version = (summary.get("runtime") or {}).get("version") or runtime_version(
+                entry.runtime
+            )
             out.append(r)
     return out
 

@@ -1,5 +1,5 @@
-"""`mobilesdk bench --runner native`: the native core end to end (camera frame -> model input -> ExecuTorch ->
-keypoints) through ``mobilesdk-runner``, with per-stage timings.
+"""`mobilesdk bench --runner native`: the native core end to end (camera frame -> model input -> ExecuTorch or
+LiteRT -> keypoints) through ``mobilesdk-runner``, with per-stage timings.
 
 The runner is a separate process, so it cannot be interleaved with the in-process candidates; it runs after
 them, at each thread count, on the runner's default input: a synthetic 1920x1080 NV21 frame (what a phone

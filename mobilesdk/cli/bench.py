@@ -75,7 +75,8 @@ class BenchCommand(click.Command):
     "--runner",
     "runner_kind",
     type=click.Choice(["native"]),
-    help="Also run each .pte through the native core end to end (mobilesdk-runner, built on first use), per stage.",
+    help="Also run each .pte and .tflite through the native core end to end (mobilesdk-runner, built on "
+    "first use), per stage.",
 )
 @click.option(
     "--native-cache",

@@ -13,10 +13,13 @@ def test_native_runner_rows_carry_per_stage_timings(native_release, tiny_build, 
     plan = BenchPlan(warmup=1, iterations=4, compare=("eager",), runner=native_release.runner)
     result = bench(tiny_build, plan, workdir=tmp_path)
     native = [r for r in result.results if r.kind == "native"]
-    assert [r.name for r in native] == [
-        "native:xnnpack-fp32"
-    ]  # the .pte only: the core's engine is ExecuTorch
-    row = native[0]
+    assert sorted(r.name for r in native) == ["native:litert-fp32", "native:xnnpack-fp32"]  # both engines
+    assert {r.runtime for r in native} == {
+        "mobilesdk-runner (C++ core, ExecuTorch)",
+        "mobilesdk-runner (C++ core, LiteRT)",
+    }
+    assert all(r.runtime_version for r in native)
+    row = next(r for r in native if r.name == "native:xnnpack-fp32")
     assert set(row.stages) == {"preprocess", "inference", "decode", "total"} and row.stats.n == 4
     assert row.stages["total"].p50 >= row.stages["inference"].p50 > 0 and row.stages["preprocess"].p50 > 0
     eager = next(r for r in result.results if r.name == "eager")
