@@ -40,6 +40,7 @@ from mobilesdk.bench.stats import Stats
 from mobilesdk.device import info as devinfo
 from mobilesdk.device.transport import DeviceError, Transport
 from mobilesdk.errors import MobileSDKError
+from mobilesdk.manifest import sha256_file
 
 REMOTE_ROOT = "/data/local/tmp/mobilesdk"
 # Published on-device figures of a card, matched to the SoC they were measured on (metric slug -> SoC part).
@@ -137,7 +138,7 @@ def wait_until_cool(dev: Transport, plan: PhonePlan, progress) -> dict[str, Any]
     return thermal
 
 
-def _remote_sha256(dev: Transport, paths: Sequence[str]) -> dict[str, str]:
+def _remotesha256_file(dev: Transport, paths: Sequence[str]) -> dict[str, str]:
     """sha256 of the files that exist among ``paths`` on the phone (toybox's sha256sum)."""
     if not paths:
         return {}
@@ -157,7 +158,7 @@ def _remote_sha256(dev: Transport, paths: Sequence[str]) -> dict[str, str]:
 
 def push_files(dev: Transport, files: Sequence[tuple[Path, str, str]], progress) -> list[str]:
     """Push (local, remote, sha256) unless the phone has that content; returns the remote paths pushed."""
-    have = _remote_sha256(dev, [remote for _, remote, _ in files])
+    have = _remotesha256_file(dev, [remote for _, remote, _ in files])
     pushed = []
     dirs = sorted({remote.rsplit("/", 1)[0] for _, remote, _ in files})
     if dirs:
@@ -177,7 +178,7 @@ def push_files(dev: Transport, files: Sequence[tuple[Path, str, str]], progress)
 
             dev.push(local, remote, progress=advance)
         pushed.append(remote)
-    after = _remote_sha256(dev, [remote for _, remote, _ in files])
+    after = _remotesha256_file(dev, [remote for _, remote, _ in files])
     bad = [remote for _, remote, digest in files if after.get(remote) != digest]
     if bad:
         raise PhoneBenchError(f"{dev.serial}: {bad[0]} does not have the content pushed (sha256 differs)")
@@ -190,16 +191,19 @@ def _bundle_files(bundle_dir: Path, bundle_info: dict) -> tuple[str, list[tuple[
     ).hexdigest()[:16]
     remote = f"{REMOTE_ROOT}/bundle-{key}"
     files = [(bundle_dir / f["path"], f"{remote}/{f['path']}", f["sha256"]) for f in bundle_info["files"]]
-    files.append((bundle_dir / "bundle.json", f"{remote}/bundle.json", _sha256(bundle_dir / "bundle.json")))
+    files.append(
+        (bundle_dir / "bundle.json", f"{remote}/bundle.json", sha256_file(bundle_dir / "bundle.json"))
+    )
     return remote, files
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def _check_finished(dev: Transport, r, what: str) -> None:
+    """A runner that died by a signal or exited non-zero is a one-line error (its last line of output)."""
+    if r.signal is not None:
+        raise PhoneBenchError(f"{dev.serial}: {what} was killed by signal {r.signal}")
+    if r.exit_code != 0:
+        last = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()][-1:] or ["no output"]
+        raise PhoneBenchError(f"{dev.serial}: {what} exited {r.exit_code}: {last[0][:300]}")
 
 
 def allowed_cpus(dev: Transport) -> list[int] | None:
@@ -306,11 +310,7 @@ def run_stock(dev: Transport, kind: str, binary: str, model: str, plan: PhonePla
         ["taskset", f"{mask:x}", *_stock_args(kind, binary, model, plan, threads)],
         timeout=plan.runner_timeout_s,
     )
-    if r.signal is not None:
-        raise PhoneBenchError(f"{dev.serial}: {kind} was killed by signal {r.signal}")
-    if r.exit_code != 0:
-        last = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()][-1:] or ["no output"]
-        raise PhoneBenchError(f"{dev.serial}: {kind} exited {r.exit_code}: {last[0][:300]}")
+    _check_finished(dev, r, kind)
     try:
         return parse(r.stdout + "\n" + r.stderr)
     except stock.StockParseError:
@@ -383,15 +383,15 @@ def bench_phone(
     remote_bundle, files = _bundle_files(bundle_dir, bundle_info)
     remote_models = []
     for _e, path, target in runnable:
-        digest = target.hashes.get(path) or _sha256(path)
+        digest = target.hashes.get(path) or sha256_file(path)
         remote = f"{REMOTE_ROOT}/models/{digest[:16]}/{path.name}"
         files.append((path, remote, digest))
         remote_models.append(remote)
     stock_bins = []
     for binary in plan.device_runners:
         kind = stock_kind(binary)
-        remote = f"{REMOTE_ROOT}/stock/{_sha256(binary)[:16]}/{Path(binary).name}"
-        files.append((Path(binary), remote, _sha256(binary)))
+        remote = f"{REMOTE_ROOT}/stock/{sha256_file(binary)[:16]}/{Path(binary).name}"
+        files.append((Path(binary), remote, sha256_file(binary)))
         stock_bins.append((kind, remote))
     pushed: list[str] = []
     try:
@@ -418,11 +418,7 @@ def bench_phone(
             f"Running {len(remote_models)} candidate(s) on {dev.serial} (pinned to {mask:x})"
         ):
             r = dev.run(args, timeout=plan.runner_timeout_s)
-        if r.signal is not None:
-            raise PhoneBenchError(f"{dev.serial}: the runner was killed by signal {r.signal}")
-        if r.exit_code != 0:
-            last = [ln for ln in (r.stderr or r.stdout).splitlines() if ln.strip()][-1:] or ["no output"]
-            raise PhoneBenchError(f"{dev.serial}: the runner exited {r.exit_code}: {last[0][:300]}")
+        _check_finished(dev, r, "the runner")
         parsed = parse_multi(r.stdout, len(remote_models))
         stock_results = []
         for kind, binary in stock_bins:

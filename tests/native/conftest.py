@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.fixtures import NATIVE_CACHE
 from tests.fixtures.artifacts import build_litert, with_poisoned_bias
+
+FRAME_W, FRAME_H = 200, 160  # the runner tests' picture (``png``)
+
+
+@pytest.fixture(scope="module")
+def png(tmp_path_factory) -> tuple[Path, np.ndarray]:
+    """A synthetic stick figure as a PNG (path, pixels), the image the runner tests feed ``--image``."""
+    from PIL import Image
+
+    from mobilesdk.synthetic import make_samples
+
+    images, _ = make_samples(1, 17, FRAME_W, FRAME_H, [(0, 1), (1, 2), (5, 6)], seed=11)
+    path = tmp_path_factory.mktemp("runner") / "frame.png"
+    Image.fromarray(images[0]).save(path)
+    return path, images[0]
 
 
 @pytest.fixture(scope="session")

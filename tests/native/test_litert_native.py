@@ -26,7 +26,7 @@ import pytest
 
 from mobilesdk import preprocess as pp
 from mobilesdk.cards import load_card
-from tests.native.test_native_runner import FRAME_H, FRAME_W, ROI, final_json, python_path, run_runner
+from tests.native.test_native_runner import ROI, final_json, python_path, run_runner
 from tests.runtime_helpers import run_model, with_custom_op
 
 RAW_ATOL = 1e-5  # measured: 0.0
@@ -34,18 +34,6 @@ MODELS = ["movepose_tflite", "mobilehumanpose_tflite"]
 GEN_SCHEMA = (
     Path(__file__).resolve().parents[2] / "android_template" / "native" / "tools" / "gen_tflite_schema.py"
 )
-
-
-@pytest.fixture(scope="module")
-def png(tmp_path_factory) -> tuple[Path, np.ndarray]:
-    from PIL import Image
-
-    from mobilesdk.synthetic import make_samples
-
-    images, _ = make_samples(1, 17, FRAME_W, FRAME_H, [(0, 1), (1, 2), (5, 6)], seed=11)
-    path = tmp_path_factory.mktemp("litert-runner") / "frame.png"
-    Image.fromarray(images[0]).save(path)
-    return path, images[0]
 
 
 def _interpreter(tflite: Path, x: np.ndarray, threads: int | None = None) -> list[np.ndarray]:

@@ -17,7 +17,6 @@ import pytest
 from mobilesdk import preprocess as pp
 from mobilesdk.cards import load_card
 
-FRAME_W, FRAME_H = 200, 160
 ROI = [30.0, 20.0, 150.0, 140.0]
 
 
@@ -30,18 +29,6 @@ def run_runner(runner: Path, *args: str, check: bool = True) -> subprocess.Compl
 
 def final_json(proc: subprocess.CompletedProcess) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture(scope="module")
-def png(tmp_path_factory) -> tuple[Path, np.ndarray]:
-    from PIL import Image
-
-    from mobilesdk.synthetic import make_samples
-
-    images, _ = make_samples(1, 17, FRAME_W, FRAME_H, [(0, 1), (1, 2), (5, 6)], seed=11)
-    path = tmp_path_factory.mktemp("runner") / "frame.png"
-    Image.fromarray(images[0]).save(path)
-    return path, images[0]
 
 
 def _execute_pte(pte: Path, x: np.ndarray) -> list[np.ndarray]:
