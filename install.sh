@@ -27,6 +27,40 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# 1b. qemu's TCG plugin header (`mobilesdk bench --emulate arm64` compiles its instruction-counting plugin
+#    against it): Debian ships no -dev package for it, so fetch the qemu source package matching the installed
+#    qemu-user once (a deb-src entry of its own) and keep only include/qemu/qemu-plugin.h and the licence.
+QEMU_SRC_VERSION="$(dpkg-query -W -f='${source:Version}' qemu-user 2>/dev/null || true)"
+QEMU_UPSTREAM="${QEMU_SRC_VERSION#*:}"; QEMU_UPSTREAM="${QEMU_UPSTREAM%%+*}"; QEMU_UPSTREAM="${QEMU_UPSTREAM%%-*}"
+QEMU_HEADER_DIR="/usr/local/share/mobilesdk/qemu-plugin/${QEMU_UPSTREAM}"
+if [ -n "$QEMU_UPSTREAM" ] && [ ! -f "$QEMU_HEADER_DIR/qemu-plugin.h" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install.sh: qemu's plugin header is missing (run as root to fetch it into $QEMU_HEADER_DIR)" >&2
+    exit 1
+  fi
+  SRC_LIST=/etc/apt/sources.list.d/mobilesdk-deb-src.sources
+  if ! apt-cache showsrc qemu >/dev/null 2>&1 || ! apt-cache showsrc qemu | grep -q '^Package: qemu$'; then
+    printf '%s\n' 'Types: deb-src' 'URIs: http://deb.debian.org/debian' 'Suites: bookworm bookworm-updates' \
+      'Components: main' 'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' '' \
+      'Types: deb-src' 'URIs: http://deb.debian.org/debian-security' 'Suites: bookworm-security' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$SRC_LIST"
+    apt-get update -qq
+  fi
+  QEMU_SRC_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/mobilesdk/qemu-source"
+  mkdir -p "$QEMU_SRC_CACHE"
+  # The exact Debian revision first; any 7.2 revision carries the same plugin API (its header is upstream's).
+  (cd "$QEMU_SRC_CACHE" && { apt-get source -qq --download-only "qemu=$QEMU_SRC_VERSION" 2>/dev/null ||
+    apt-get source -qq --download-only qemu; })
+  ORIG="$(ls "$QEMU_SRC_CACHE"/qemu_"$QEMU_UPSTREAM"*.orig.tar.* | head -n 1)"
+  TMP_HDR="$(mktemp -d)"
+  tar -xf "$ORIG" -C "$TMP_HDR" --wildcards --strip-components=1 '*/include/qemu/qemu-plugin.h' '*/COPYING'
+  mkdir -p "$QEMU_HEADER_DIR"
+  cp "$TMP_HDR/COPYING" "$QEMU_HEADER_DIR/COPYING"
+  cp "$TMP_HDR/include/qemu/qemu-plugin.h" "$QEMU_HEADER_DIR/qemu-plugin.h.tmp"
+  mv "$QEMU_HEADER_DIR/qemu-plugin.h.tmp" "$QEMU_HEADER_DIR/qemu-plugin.h"
+  rm -rf "$TMP_HDR" "$QEMU_SRC_CACHE"
+fi
+
 # 2. Python: .venv with the pinned stack.
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null || PYTHON=python3

@@ -78,6 +78,7 @@ class CandidateResult:
     sha256: str | None = None  # of the artifact file as timed (not the manifest's word for it)
     runtime_version: str | None = None
     core_mask: str | None = None  # phone benches: the CPUs the runner was pinned to (hex)
+    first_iteration: dict[str, float] | None = None  # emulated counts: the first iteration's stages, apart
 
     def to_json(self) -> dict[str, Any]:
         out = {
@@ -98,6 +99,8 @@ class CandidateResult:
         }
         if self.stages is not None:
             out["stages"] = {k: v.to_json() for k, v in self.stages.items()}
+        if self.first_iteration is not None:
+            out["first_iteration"] = dict(self.first_iteration)
         return out
 
 

@@ -9,6 +9,10 @@ from pathlib import Path
 
 
 def format_table(result) -> str:
+    if getattr(result, "unit", "ms") == "instructions":  # an emulated-cost run (mobilesdk/emulate/)
+        from mobilesdk.emulate.bench import format_table as format_counts
+
+        return format_counts(result)
     plan = result.plan
     budget = f"{plan.seconds:g} s per phase" if plan.seconds is not None else f"{plan.iterations} rounds"
     lines = [
@@ -50,13 +54,15 @@ def _plots(result) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
 
     labels = [f"{r.name} ({r.threads}t)" for r in result.results]
+    unit = getattr(result, "unit", "ms")
+    what = "latency per run (ms)" if unit == "ms" else f"{unit} per run (emulated, not time)"
     height = max(2.5, 0.45 * len(labels) + 1)
     fig, ax = plt.subplots(figsize=(9, height))
     ax.boxplot(
         [r.samples for r in result.results], orientation="horizontal", tick_labels=labels, showfliers=True
     )
-    ax.set_xlabel("latency per run (ms)")
-    ax.set_title("Latency distribution per candidate")
+    ax.set_xlabel(what)
+    ax.set_title("Latency distribution per candidate" if unit == "ms" else "Instructions per candidate")
     ax.grid(axis="x", alpha=0.3)
     dist = _png(fig)
     plt.close(fig)
@@ -68,7 +74,7 @@ def _plots(result) -> list[tuple[str, str]]:
     ]
     ax.barh(labels, p50, xerr=err, capsize=4, color="#4c78a8")
     ax.invert_yaxis()
-    ax.set_xlabel("p50 latency (ms), whiskers p10-p90")
+    ax.set_xlabel(f"p50 {what}, whiskers p10-p90")
     ax.set_title("p50 per candidate")
     ax.grid(axis="x", alpha=0.3)
     bars = _png(fig)

@@ -124,7 +124,10 @@ class BenchCommand(click.Command):
     help="Phones: a temperature (°C) above which the phone counts as hot.",
 )
 @click.option(
-    "--frame", default="nv21:1920x1080", show_default=True, help="Phones: the synthetic camera frame."
+    "--frame",
+    default="nv21:1920x1080",
+    show_default=True,
+    help="Phones and --emulate: the synthetic camera frame.",
 )
 @click.option("--keep", is_flag=True, help="Phones: leave the pushed runner and models in /data/local/tmp.")
 @click.option(
@@ -135,8 +138,35 @@ class BenchCommand(click.Command):
     help="Phones: also time the artifacts with your stock Android runner binary (LiteRT benchmark_model for "
     ".tflite, ExecuTorch executor_runner for .pte); labelled as stock, model only.",
 )
+@click.option(
+    "--emulate",
+    type=click.Choice(["arm64"]),
+    help="Count arm64 instructions per stage under qemu instead of timing (deterministic; instructions, not "
+    "time). See docs/emulated-cost.md.",
+)
+@click.option(
+    "--cpu",
+    "cpus",
+    callback=_csv,
+    default="",
+    help="With --emulate: CPU profiles, comma-separated (cortex-a76, armv9-sve128, cortex-a53; default all).",
+)
+@click.option(
+    "--fail-above",
+    type=click.FloatRange(min=1.0),
+    metavar="RATIO",
+    help="With --emulate: exit 1 if an instruction count exceeds RATIO x the baseline's (a CI gate).",
+)
+@click.option(
+    "--baseline",
+    metavar="FILE|last",
+    help="With --fail-above: a --json output of an earlier emulated bench, or last (the previous stored run of "
+    "this model on each profile; the default).",
+)
 @json_option
+@click.pass_context
 def bench(
+    ctx,
     targets,
     threads,
     iterations,
@@ -158,6 +188,10 @@ def bench(
     frame,
     keep,
     device_runners,
+    emulate,
+    cpus,
+    fail_above,
+    baseline,
     as_json,
 ) -> None:
     """Time every artifact of a build dir (or a .pte/.tflite) on this machine's CPU. Several targets are
@@ -170,6 +204,7 @@ def bench(
     mobilesdk bench old/movepose-xs dist/movepose-xs --report compare.html
     mobilesdk bench history --compare last         # see mobilesdk bench history --help
     mobilesdk bench dist/movepose-xs --adb-serial R5CX123ABC   # on a phone (arm64 runner bundle over adb)
+    mobilesdk bench dist/movepose-xs --emulate arm64 --cpu cortex-a76 --fail-above 1.02   # arm64 instructions
     """
     import tempfile
 
@@ -193,6 +228,26 @@ def bench(
             db=db, no_history=no_history, host_result=host_result, progress=progress,
         )  # fmt: skip
 
+    if emulate is None and (cpus or fail_above is not None or baseline is not None):
+        raise click.UsageError("--cpu, --fail-above and --baseline go with --emulate arm64")
+    if baseline is not None and fail_above is None:
+        raise click.UsageError("--baseline goes with --fail-above")
+    if emulate is not None:
+        if adb_serials or runner_kind or seconds is not None or threads:
+            raise click.UsageError(
+                "--emulate counts one thread of the arm64 bundle: no --adb-serial, --runner, --seconds or --threads"
+            )
+        from click.core import ParameterSource
+
+        from mobilesdk.cli.bench_emulate import run_emulated_bench
+        from mobilesdk.emulate.bench import DEFAULT_ITERATIONS
+
+        explicit = ctx.get_parameter_source("iterations") is not ParameterSource.DEFAULT
+        return run_emulated_bench(
+            list(targets), cpus=cpus, iterations=iterations if explicit else DEFAULT_ITERATIONS, frame=frame,
+            compare=compare, native_cache=native_cache, as_json=as_json, report_path=report_path, db=db,
+            no_history=no_history, fail_above=fail_above, baseline=baseline, progress=progress,
+        )  # fmt: skip
     if adb_serials and not with_host:
         return on_phones(threads)
     runner = None

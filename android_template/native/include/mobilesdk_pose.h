@@ -175,6 +175,13 @@ const char* msdk_estimator_manifest(const msdk_estimator* estimator);
 const char* msdk_estimator_runtime(const msdk_estimator* estimator);
 const char* msdk_estimator_runtime_version(const msdk_estimator* estimator);
 
+/* Addition to API version 1, a debugging aid: tag >= 0 makes msdk_estimator_estimate (and
+ * msdk_estimator_estimate_input) mark each stage boundary with the system call getpid(0x6d73646b, tag << 8 | event),
+ * event 1..6 = preprocess begin/end, inference begin/end, decode begin/end; an instruction-counting emulator
+ * (`mobilesdk bench --emulate arm64`) splits its counts there. getpid ignores the arguments: harmless on a phone.
+ * -1 (the default) marks nothing. */
+void msdk_estimator_set_instruction_marks(msdk_estimator* estimator, int32_t tag);
+
 /* preprocess -> forward -> decode -> map back; timings may be NULL. */
 msdk_status msdk_estimator_estimate(msdk_estimator* estimator, const msdk_frame* frame, const msdk_rect* roi,
                                     msdk_pose* pose, msdk_timings* timings, msdk_error* error);

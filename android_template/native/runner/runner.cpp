@@ -54,6 +54,7 @@ struct Args {
   bool has_roi = false;
   msdk_rect roi{};
   int rotation = 0, warmup = 3, iterations = 10, threads = 0;
+  bool instruction_marks = false;  // stage marks for an instruction-counting emulator (tag: the model's index)
 };
 
 // ExecuTorch's runtime logs to stderr; the runner keeps stderr to its own one-line errors and appends the
@@ -152,11 +153,17 @@ Args ParseArgs(int argc, char** argv) {
           "       mobilesdk-runner --manifest manifest.json --outputs DIR [frame options]  (no engine)\n"
           "       mobilesdk-runner --model A --model B ... [frame options]  (interleaved rounds)\n"
           "FMT: nv21, yuv420, rgba, bgra, rgb (a synthetic frame). Default frame: nv21:1920x1080.\n"
-          "--verbose prints the runtime's log (ExecuTorch, LiteRT).\n");
+          "--verbose prints the runtime's log (ExecuTorch, LiteRT).\n"
+          "--instruction-marks marks each stage of each estimate for an instruction-counting emulator\n"
+          "  (msdk_estimator_set_instruction_marks; tag = the model's index).\n");
       std::exit(0);
     }
     if (flag == "--verbose") {
       g_verbose = true;
+      continue;
+    }
+    if (flag == "--instruction-marks") {
+      a.instruction_marks = true;
       continue;
     }
     if (i + 1 >= argc) throw UsageError{flag + " needs a value (see --help)"};
@@ -404,6 +411,7 @@ int Run(const Args& args) {
     o.recipe = recipe;
     o.num_threads = args.threads;
     Check(msdk_estimator_create(&o, &est, &err), err);
+    if (args.instruction_marks) msdk_estimator_set_instruction_marks(est, 0);
   } else {
     Check(msdk_processor_create(manifest.data(), manifest.size(), recipe, &own, &err), err);
   }
@@ -548,6 +556,7 @@ int RunInterleaved(const Args& args) {
     const int64_t t0 = NowUs();
     Check(msdk_estimator_create(&o, &cands[j].est, &err), err);
     cands[j].load_ms = Ms(NowUs() - t0);
+    if (args.instruction_marks) msdk_estimator_set_instruction_marks(cands[j].est, static_cast<int32_t>(j));
     const json doc = json::parse(msdk_estimator_manifest(cands[j].est), nullptr, false);
     cands[j].model_id = doc.is_discarded() ? "" : doc.value("model", json::object()).value("id", "");
     const int32_t k = msdk_processor_num_keypoints(msdk_estimator_processor(cands[j].est));

@@ -333,6 +333,10 @@ const char* msdk_estimator_runtime_version(const msdk_estimator* estimator) {
   return LiveEstimator(estimator) ? estimator->impl->runtime_version() : nullptr;
 }
 
+void msdk_estimator_set_instruction_marks(msdk_estimator* estimator, int32_t tag) {
+  if (LiveEstimator(estimator)) estimator->impl->set_instruction_marks(tag < 0 ? -1 : tag);
+}
+
 msdk_status msdk_estimator_estimate(msdk_estimator* estimator, const msdk_frame* frame, const msdk_rect* roi,
                                     msdk_pose* pose, msdk_timings* timings, msdk_error* error) {
   return Guard(error, [&]() -> Status {

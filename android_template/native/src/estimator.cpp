@@ -6,6 +6,11 @@
 #include <cstring>
 #include <mutex>
 
+#ifdef __linux__
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 namespace msdk {
 namespace {
 
@@ -177,11 +182,24 @@ Status Estimator::Forward(const void* input, size_t bytes) {
   return Status::Ok();
 }
 
+void Estimator::Mark(int32_t event) const {
+  if (mark_tag_ < 0) return;
+#if defined(__linux__) && defined(SYS_getpid)
+  // getpid ignores its arguments: harmless anywhere (Android's seccomp allows it); an emulator's syscall hook sees
+  // them (mobilesdk/emulate/insn_plugin.c).
+  ::syscall(SYS_getpid, static_cast<long>(kInstructionMarkMagic), (static_cast<long>(mark_tag_) << 8) | event);
+#else
+  (void)event;
+#endif
+}
+
 Status Estimator::Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings) {
+  Mark(kMarkPreprocessBegin);
   const int64_t t0 = NowUs();
   Affine a;
   MSDK_RETURN_IF_ERROR(processor_->Preprocess(frame, roi, input_.data(), input_.size(), &a));
   const int64_t pre_us = NowUs() - t0;
+  Mark(kMarkPreprocessEnd);
   MSDK_RETURN_IF_ERROR(EstimateInput(input_.data(), input_.size(), a, pose, timings));
   if (timings != nullptr) {
     timings->preprocess_us = pre_us;
@@ -193,12 +211,16 @@ Status Estimator::Estimate(const FrameView& frame, const Rect* roi, Pose* pose, 
 Status Estimator::EstimateInput(const void* input, size_t input_size, const Affine& affine, Pose* pose,
                                 Timings* timings) {
   MSDK_RETURN_IF_ERROR(CheckInput(input, input_size));
+  Mark(kMarkInferenceBegin);
   const int64_t t0 = NowUs();
   MSDK_RETURN_IF_ERROR(Forward(input, input_size));
   const int64_t t1 = NowUs();
+  Mark(kMarkInferenceEnd);
+  Mark(kMarkDecodeBegin);
   MSDK_RETURN_IF_ERROR(
       processor_->Decode(outs_.data(), counts_.data(), static_cast<int32_t>(outs_.size()), affine, pose));
   const int64_t t2 = NowUs();
+  Mark(kMarkDecodeEnd);
   if (timings != nullptr) *timings = Timings{0, t1 - t0, t2 - t1, t2 - t0};
   return Status::Ok();
 }

@@ -25,6 +25,18 @@ struct EstimatorOptions {
   int32_t num_threads = 0;
 };
 
+// The stage boundaries an estimator marks (set_instruction_marks): the low 8 bits of a mark's second argument.
+// mobilesdk/emulate/ reads them (keep in step with its MARK_EVENTS).
+constexpr uint32_t kInstructionMarkMagic = 0x6d73646b;  // "msdk"
+enum InstructionMark : int32_t {
+  kMarkPreprocessBegin = 1,
+  kMarkPreprocessEnd = 2,
+  kMarkInferenceBegin = 3,
+  kMarkInferenceEnd = 4,
+  kMarkDecodeBegin = 5,
+  kMarkDecodeEnd = 6,
+};
+
 class Estimator {
  public:
   // Opens the engine for options.model_path (non-empty: msdk_estimator_create checks it) by its content (a
@@ -44,11 +56,16 @@ class Estimator {
   Status EstimateInput(const void* input, size_t input_size, const Affine& affine, Pose* pose, Timings* timings);
   Status Run(const void* input, size_t input_size, float* const* outputs, const size_t* counts, int32_t num_outputs,
              int64_t* inference_us);
+  // Stage marks for instruction counting under emulation (`mobilesdk bench --emulate`): tag >= 0 makes Estimate
+  // and EstimateInput issue getpid(kInstructionMarkMagic, tag << 8 | InstructionMark) at each stage boundary;
+  // -1 (the default) issues none.
+  void set_instruction_marks(int32_t tag) { mark_tag_ = tag; }
 
  private:
   Estimator() = default;
   Status CheckInput(const void* input, size_t input_size) const;
   Status Forward(const void* input, size_t bytes);
+  void Mark(int32_t event) const;
 
   std::unique_ptr<Engine> engine_;  // set once counted in LiveEstimators (holds a reference on the thread pool)
   std::unique_ptr<Processor> processor_;
@@ -58,6 +75,7 @@ class Estimator {
   const char* runtime_ = "";
   const char* runtime_version_ = "";
   bool shares_pool_ = false;  // on ExecuTorch's process-wide CPU pool
+  int32_t mark_tag_ = -1;     // set_instruction_marks
 };
 
 // Estimators alive in the process (ExecuTorch's thread pool is resized only while none of them uses it).
