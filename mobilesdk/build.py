@@ -150,9 +150,10 @@ def _model_section(
 def _base_manifest(card: Card, model_section: dict[str, Any]) -> mf.Manifest:
     from mobilesdk.codecs import codec_for
 
+    codec = codec_for(card)
     return mf.Manifest(
         model=model_section,
-        codec={"name": card.codec.name, "params": codec_for(card).params()},
+        codec={"name": card.codec.name, "params": codec.params(), "visibility": dict(codec.visibility)},
         keypoints={
             "names": list(card.keypoints.names),
             "skeleton": [list(p) for p in card.keypoints.skeleton],

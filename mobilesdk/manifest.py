@@ -7,7 +7,8 @@ the native core, the Kotlin runtime).
       "schema": "mobilesdk-manifest", "schema_version": 1,
       "model":     {id, title, family, architecture, hparams, reconstructed, card, card_sha256, fingerprint,
                     weights: "checkpoint" | "random", checkpoint: {file, sha256} | null},
-      "codec":     {name, params},                       # decoding contract (see mobilesdk/codecs)
+      "codec":     {name, params, visibility: {a, b}},   # decoding contract (see mobilesdk/codecs); visibility
+                                                          # optional (older manifests: the codec's default)
       "keypoints": {names, skeleton, flip_pairs},
       "tools":     {mobilesdk, torch, executorch, litert_torch, ai_edge_litert, python},
       "artifacts": [                                      # one per recipe; runtimes side by side
@@ -348,6 +349,14 @@ def from_json(doc: Any, source: str, *, embedded: bool = False) -> Manifest:
     codec = c.get(doc, "", "codec", dict)
     c.get(codec, "codec", "name", str)
     c.get(codec, "codec", "params", dict)
+    if codec.get("visibility") is not None:
+        from mobilesdk.codecs.visibility import parse_params
+        from mobilesdk.errors import CodecError
+
+        try:
+            parse_params("codec.visibility", codec["visibility"])
+        except CodecError as exc:
+            raise ManifestError(f"{source}: manifest key {exc}") from None
     keypoints = c.get(doc, "", "keypoints", dict)
     names = c.get(keypoints, "keypoints", "names", list)
     if not names or not all(isinstance(n, str) and n for n in names):

@@ -1,8 +1,8 @@
 """Skeleton overlays of ``mobilesdk predict`` results: PNGs a person can look at (no display needed).
 
 One picture per image, at the image's own pixel size: limbs from the manifest's skeleton, keypoints as discs
-coloured by score (colour map ``RdYlGn``: red = low, green = high; the scale tops out at 3x the visibility
-threshold), keypoints under the threshold faded and hollow, the ROI box when one was given, keypoint names
+coloured by visibility (colour map ``RdYlGn``: red = 0, green = 1; :mod:`mobilesdk.codecs.visibility`),
+keypoints under the 0.5 threshold faded and hollow, the ROI box when one was given, keypoint names
 optionally, a legend of the colour scale, and a red banner when the model has random weights. A 3-D model
 (``integral-3d``) gets a rotated 3-D view of its joints beside the picture. Several images make a contact
 sheet (a grid with the file names), or one file each in a directory.
@@ -26,7 +26,6 @@ import numpy as np
 from mobilesdk.predict import ModelChoice, PredictError, Prediction, visibility_threshold
 
 COLORMAP = "RdYlGn"
-SCALE_TOP = 3.0  # the colour scale saturates at this multiple of the visibility threshold
 BANNER = "RANDOM WEIGHTS — output is noise"
 ROI_COLOUR = (0, 200, 255, 255)
 SHEET_CELL_HEIGHT = 400  # px: contact-sheet panels are scaled to at most this height
@@ -98,11 +97,11 @@ def _font(size: float):
         return ImageFont.load_default(size=size)
 
 
-def _colours(scores: np.ndarray, threshold: float) -> np.ndarray:
-    """(K, 4) uint8 RGBA of each score on the colour map (0 .. SCALE_TOP x threshold)."""
+def _colours(visibility: np.ndarray, threshold: float) -> np.ndarray:
+    """(K, 4) uint8 RGBA of each keypoint's visibility on the colour map (0 .. 1)."""
     import matplotlib
 
-    values = np.clip(scores / (SCALE_TOP * threshold), 0.0, 1.0)
+    values = np.clip(visibility, 0.0, 1.0)
     return (np.asarray(matplotlib.colormaps[COLORMAP](values)) * 255).round().astype(np.uint8)
 
 
@@ -120,15 +119,15 @@ def draw_pose(pixels: np.ndarray, choice: ModelChoice, prediction: Prediction, *
     layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     thr = visibility_threshold(choice)
-    visible = prediction.scores >= thr
-    colours = _colours(prediction.scores, thr)
+    visible = prediction.visibility >= thr
+    colours = _colours(prediction.visibility, thr)
     xy = prediction.xy
     if prediction.roi is not None:
         draw.rectangle(list(prediction.roi), outline=ROI_COLOUR, width=max(1, round(2 * unit)))
     limb = max(1, round(2.5 * unit))
     for a, b in choice.skeleton:
         both = bool(visible[a] and visible[b])
-        weaker = a if prediction.scores[a] <= prediction.scores[b] else b
+        weaker = a if prediction.visibility[a] <= prediction.visibility[b] else b
         draw.line(
             [tuple(xy[a]), tuple(xy[b])],
             fill=_faded(colours[weaker], 230 if both else 70),
@@ -161,7 +160,7 @@ def draw_pose(pixels: np.ndarray, choice: ModelChoice, prediction: Prediction, *
 
 
 def _legend(draw, w: int, h: int, unit: float, thr: float) -> None:
-    """The colour scale in the bottom-left corner: 0 .. SCALE_TOP x threshold, the threshold marked."""
+    """The colour scale in the bottom-left corner: visibility 0 .. 1, the threshold marked."""
     import matplotlib
 
     bar_w, bar_h = round(min(w * 0.3, 150 * unit)), max(4, round(6 * unit))
@@ -172,9 +171,9 @@ def _legend(draw, w: int, h: int, unit: float, thr: float) -> None:
     for i in range(bar_w):
         c = (np.asarray(cmap(i / max(bar_w - 1, 1))) * 255).round().astype(int)
         draw.line([(x0 + i, y0), (x0 + i, y0 + bar_h)], fill=(int(c[0]), int(c[1]), int(c[2]), 255))
-    mark = x0 + bar_w / SCALE_TOP
+    mark = x0 + bar_w * thr
     draw.line([(mark, y0 - 1), (mark, y0 + bar_h + 1)], fill=(255, 255, 255, 255), width=1)
-    text = f"score 0 | {thr:.3g} visible | {SCALE_TOP * thr:.3g}+"
+    text = f"visibility 0 | {thr:.3g} visible | 1"
     draw.text((x0, y0 + bar_h + 1), text, font=font, fill=(255, 255, 255, 255))
 
 
@@ -214,8 +213,8 @@ def draw_3d(choice: ModelChoice, prediction: Prediction, size: int):
     from PIL import Image
 
     thr = visibility_threshold(choice)
-    colours = _colours(prediction.scores, thr) / 255.0
-    visible = prediction.scores >= thr
+    colours = _colours(prediction.visibility, thr) / 255.0
+    visible = prediction.visibility >= thr
     x, y = prediction.xy[:, 0], prediction.xy[:, 1]
     d = depth_in_pixels(choice, prediction)
     fig = Figure(figsize=(size / 100, size / 100), dpi=100)

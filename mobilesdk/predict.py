@@ -18,7 +18,9 @@ bins, which a flat black border (a non-square picture padded to a square input) 
 rounds differently in the last bit, and the tie may break the other way (seen once: 3.75 px, a weak keypoint).
 
 Shapes: K keypoints; ``xy`` (K, 2) float64 upright-picture pixels (index convention: pixel (row i, col j) is
-the point (x=j, y=i)); ``scores`` (K,) on the codec's scale; ``z`` (K,) depth-grid units (integral-3d only).
+the point (x=j, y=i)); ``scores`` (K,) on the codec's scale; ``visibility`` (K,) the calibrated probability
+that the keypoint is visible (:mod:`mobilesdk.codecs.visibility`; ``visible`` = visibility >= 0.5 for every
+codec); ``z`` (K,) depth-grid units (integral-3d only).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ class ModelChoice:
             self.entry.input.size,
             len(self.names),
             self.manifest.codec.get("params") or {},
+            self.manifest.codec.get("visibility"),
         )
 
     def input_spec(self):
@@ -154,19 +157,12 @@ def resolve_model(target: Path, recipe: str | None = None) -> ModelChoice:
 
 
 def visibility_threshold(choice: ModelChoice) -> float:
-    """The score under which a keypoint counts as not visible: the Kotlin runtime's default
-    (``ModelSpec.defaultMinKeypointScore``), on the codec's scale. SimCC softmax: 8 / min(Bx, By) (8x the
-    uniform probability); integral-3d: 8 / (Hh * Wh) (8x the uniform 2-D marginal); heatmaps and raw SimCC:
-    0.3 (the usual HRNet/MMPose display threshold)."""
-    codec = choice.manifest.codec
-    outputs = {o.role: o.shape for o in choice.entry.outputs}
-    if codec["name"] == "simcc" and (codec.get("params") or {}).get("normalize", True) is not False:
-        bins = [outputs[r][-1] for r in ("simcc_x", "simcc_y") if r in outputs]
-        return 8.0 / min(bins) if bins else 0.3
-    if codec["name"] == "integral-3d" and "volumetric" in outputs:
-        shape = outputs["volumetric"]
-        return 8.0 / (shape[-1] * shape[-2])
-    return 0.3
+    """The visibility under which a keypoint counts as not visible: 0.5 for every codec (visibility is a
+    calibrated probability, :mod:`mobilesdk.codecs.visibility`; the Kotlin runtime's default
+    ``minKeypointScore``)."""
+    from mobilesdk.codecs.visibility import DEFAULT_THRESHOLD
+
+    return DEFAULT_THRESHOLD
 
 
 # ---- images and ROIs -------------------------------------------------------------------------------------
@@ -260,6 +256,7 @@ class Prediction:
     roi: tuple[float, ...] | None
     xy: np.ndarray
     scores: np.ndarray
+    visibility: np.ndarray
     z: np.ndarray | None
     matrix: np.ndarray
 
@@ -275,6 +272,8 @@ class Prediction:
             if self.z is not None:
                 kp["z"] = float(self.z[j])
             kp["score"] = float(self.scores[j])
+            kp["visibility"] = float(self.visibility[j])
+            kp["visible"] = bool(self.visibility[j] >= visibility_threshold(choice))
             keypoints.append(kp)
         return {
             "image": str(self.image),
@@ -333,6 +332,7 @@ class PythonEngine:
             roi=roi,
             xy=keypoints_to_frame(kps.xy[0], matrix),
             scores=kps.scores[0].astype(np.float64),
+            visibility=kps.visibility[0],
             z=None if kps.z is None else kps.z[0].astype(np.float64),
             matrix=matrix,
         )
@@ -373,6 +373,14 @@ class NativeEngine:
                 f"mobilesdk-runner returned keypoints {[k.get('name') for k in kps]}, not {names}"
             )
         has_z = self.choice.is_3d and all(k.get("z") is not None for k in kps)
+        scores = np.array([k["score"] for k in kps], dtype=np.float64)
+        if all(k.get("visibility") is not None for k in kps):
+            visibility = np.array([k["visibility"] for k in kps], dtype=np.float64)
+        else:  # a runner from before visibility: the same map of the same score
+            from mobilesdk.codecs.visibility import visibility as visibility_of
+
+            params = self.choice.codec().visibility
+            visibility = visibility_of(scores, params["a"], params["b"])
         return Prediction(
             image=image.path,
             width=image.width,
@@ -380,7 +388,8 @@ class NativeEngine:
             orientation=image.orientation,
             roi=roi,
             xy=np.array([[k["x"], k["y"]] for k in kps], dtype=np.float64),
-            scores=np.array([k["score"] for k in kps], dtype=np.float64),
+            scores=scores,
+            visibility=visibility,
             z=np.array([k["z"] for k in kps], dtype=np.float64) if has_z else None,
             matrix=pp.crop_matrix(self.choice.input_spec(), image.width, image.height, roi),
         )

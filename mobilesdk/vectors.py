@@ -19,9 +19,11 @@ An array reference is ``{"file": "p003/expected.bin", "dtype": "float32"|"float6
     ARRAY (1, ...) in the entry's layout and dtype, ``affine``: [a00, a01, a02, a10, a11, a12] (upright
     frame px -> model-input px).
 ``decode``
-    ``codec``: {name, params}, ``input_size``, ``num_keypoints``, ``outputs``: {name: ARRAY (N, ...) float32},
-    ``affine`` (maps model-input px to the frame through its inverse), ``expected``: {xy: ARRAY (N, K, 2),
-    scores: (N, K), z: (N, K) or null, frame_xy: (N, K, 2)} in float64.
+    ``codec``: {name, params} or {name, params, visibility: {a, b}} (without it: the codec's default
+    calibration, :mod:`mobilesdk.codecs.visibility`), ``input_size``, ``num_keypoints``, ``outputs``: {name:
+    ARRAY (N, ...) float32}, ``affine`` (maps model-input px to the frame through its inverse), ``expected``:
+    {xy: ARRAY (N, K, 2), scores: (N, K), visibility: (N, K), z: (N, K) or null, frame_xy: (N, K, 2)} in
+    float64; visibility within 1e-5.
 ``flip_merge``
     ``codec``, ``input_size``, ``num_keypoints``, ``outputs``, ``flipped_outputs``, ``flip_pairs``,
     ``expected``: {name: ARRAY float32}.
@@ -170,15 +172,21 @@ def _preprocess_cases(w: _Writer, rng: np.random.Generator) -> None:
 _CROP_AFFINE = [0.5, 0.0, 3.25, 0.0, 0.5, -7.5]  # model input = 0.5 * frame + shift; inverse maps back
 
 
-def _decode_case(w: _Writer, name: str, codec, outputs: Mapping[str, np.ndarray]) -> None:
+def _decode_case(
+    w: _Writer, name: str, codec, outputs: Mapping[str, np.ndarray], explicit_visibility: bool = False
+) -> None:
+    """``explicit_visibility``: the case's codec section carries ``codec.visibility`` (else the default)."""
     kps = codec.decode(outputs)
     matrix = np.asarray(_CROP_AFFINE).reshape(2, 3)
     case = f"dec-{name}"
+    codec_doc = {"name": codec.name, "params": codec.params()}
+    if explicit_visibility:
+        codec_doc["visibility"] = dict(codec.visibility)
     w.add(
         {
             "kind": "decode",
             "name": case,
-            "codec": {"name": codec.name, "params": codec.params()},
+            "codec": codec_doc,
             "input_size": dict(codec.input_size),
             "num_keypoints": codec.num_keypoints,
             "outputs": {k: w.array(case, k, v, "float32") for k, v in outputs.items()},
@@ -186,6 +194,7 @@ def _decode_case(w: _Writer, name: str, codec, outputs: Mapping[str, np.ndarray]
             "expected": {
                 "xy": w.array(case, "xy", kps.xy, "float64"),
                 "scores": w.array(case, "scores", kps.scores, "float64"),
+                "visibility": w.array(case, "visibility", kps.visibility, "float64"),
                 "z": None if kps.z is None else w.array(case, "z", kps.z, "float64"),
                 "frame_xy": w.array(case, "frame_xy", pp.keypoints_to_frame(kps.xy, matrix), "float64"),
             },
@@ -245,6 +254,8 @@ def _decoder_cases(w: _Writer, rng: np.random.Generator) -> None:
         "simcc_y": rng.normal(0, 2, (2, 17, 47)).astype(np.float32),
     }
     _decode_case(w, "simcc-ceil-bins", frac, ceil_outs)
+    calibrated = build_codec("simcc", {"width": 24, "height": 32}, 17, visibility={"a": 2.5, "b": 7.0})
+    _decode_case(w, "simcc-visibility", calibrated, _noisy(calibrated, rng, 2, 0.5, scale=4.0), True)
 
     hm_size = {"width": 12, "height": 16}
     for refine, blur in (("dark", 11), ("dark", 9), ("dark", 5), ("quarter-offset", 11), ("none", 11)):
@@ -255,6 +266,11 @@ def _decoder_cases(w: _Writer, rng: np.random.Generator) -> None:
         outs["heatmaps"][2, 5] = 0.0  # all-zero map
         name = f"heatmap-{refine}-{blur}"
         _decode_case(w, name, codec, outs)
+        if refine == "none":
+            explicit = build_codec(
+                "heatmap", {"width": 48, "height": 64}, 17, params, visibility={"a": 1.5, "b": 0.25}
+            )
+            _decode_case(w, "heatmap-visibility", explicit, outs, True)
         if blur == 11:
             codec_ns = build_codec(
                 "heatmap", {"width": 48, "height": 64}, 17, {**params, "shift_flip": refine != "none"}
@@ -271,6 +287,14 @@ def _decoder_cases(w: _Writer, rng: np.random.Generator) -> None:
     _decode_case(w, "integral3d-encoded", codec, encoded)
     wild = {"volumetric": rng.normal(0, 6, (2, 18 * 6, 8, 8)).astype(np.float32)}
     _decode_case(w, "integral3d-random", codec, wild)
+    vis3d = build_codec(
+        "integral-3d",
+        {"width": 32, "height": 32},
+        18,
+        {"depth_bins": 6, "heatmap_size": {"width": 8, "height": 8}},
+        visibility={"a": 0.75, "b": -1.5},
+    )
+    _decode_case(w, "integral3d-visibility", vis3d, encoded, True)
     h36m_pairs = [[1, 4], [2, 5], [3, 6], [11, 14], [12, 15], [13, 16]]
     _flip_case(w, "integral3d", codec, encoded, wild, h36m_pairs)
 

@@ -19,6 +19,7 @@ from PIL import Image
 from mobilesdk import preprocess as pp
 from mobilesdk.cards import load_card
 from mobilesdk.cli.main import cli
+from mobilesdk.codecs.visibility import default_params, visibility
 from tests.fixtures import NATIVE_CACHE
 
 SIZE = 256  # the synthetic photos: twice the fixtures' 128 px input
@@ -106,6 +107,13 @@ def test_python_engine_finds_the_figure_as_verification_does(movepose_pte, movep
         scores = [k["score"] for k in record["keypoints"]]
         np.testing.assert_allclose(scores, want_scores, rtol=1e-6)
         assert record["pose_score"] == pytest.approx(np.mean(scores))
+        # visibility: the manifest's calibrated map of the score; visible = 0.5 on it for every codec
+        vis = np.array([k["visibility"] for k in record["keypoints"]])
+        np.testing.assert_allclose(
+            vis, visibility(np.array(want_scores), **default_params("simcc")), atol=1e-6
+        )
+        assert [k["visible"] for k in record["keypoints"]] == list(vis >= 0.5)
+        assert record["visibility_threshold"] == 0.5
         error = np.linalg.norm(xy_of(record) - points, axis=1).mean()
         assert error < 8 * SIZE / 128, f"{path.name}: mean {error:.1f} px from the drawn keypoints"
 
@@ -163,7 +171,7 @@ def test_native_engine_equals_python_engine(model_fixture, roi, request):
             k: v for k, v in b.items() if k not in ("keypoints", "engine", "pose_score")
         }
         np.testing.assert_allclose(xy_of(a), xy_of(b), atol=1e-3, rtol=0, err_msg=f"{a['image']} (px)")
-        for key, atol in (("score", 1e-5), ("z", 1e-3)):
+        for key, atol in (("score", 1e-5), ("visibility", 1e-5), ("z", 1e-3)):
             if key == "z" and model_fixture == "movepose_pte":
                 continue
             got = [k[key] for k in b["keypoints"]]

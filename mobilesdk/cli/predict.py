@@ -101,7 +101,7 @@ def _print_tables(choice, predictions, engine: str) -> None:
     e = choice.entry
     console.print(
         f"model [bold]{choice.manifest.id}[/] ({e.recipe}, {e.runtime}, {engine} engine), "
-        f"{e.input.size['width']}x{e.input.size['height']} input; visible = score >= {thr:.3g}"
+        f"{e.input.size['width']}x{e.input.size['height']} input; visible = visibility >= {thr:.3g}"
     )
     if choice.random_weights:
         console.print("[bold red]RANDOM WEIGHTS — output is noise[/] (built without --checkpoint)")
@@ -125,12 +125,13 @@ def _print_tables(choice, predictions, engine: str) -> None:
         if p.z is not None:
             table.add_column("z (bins)", justify="right")
         table.add_column("score", justify="right")
+        table.add_column("visibility", justify="right")
         table.add_column("visible")
         for j, name in enumerate(choice.names):
-            seen = p.scores[j] >= thr
+            seen = p.visibility[j] >= thr
             row = [str(j), name, f"{p.xy[j, 0]:.1f}", f"{p.xy[j, 1]:.1f}"]
             if p.z is not None:
                 row.append(f"{p.z[j]:.2f}")
-            row += [f"{p.scores[j]:.4g}", "yes" if seen else "[dim]no[/]"]
+            row += [f"{p.scores[j]:.4g}", f"{p.visibility[j]:.2f}", "yes" if seen else "[dim]no[/]"]
             table.add_row(*row, style=None if seen else "dim")
         console.print(table)

@@ -20,6 +20,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from mobilesdk.codecs.visibility import default_params as visibility_defaults
+from mobilesdk.codecs.visibility import parse_params as parse_visibility
+from mobilesdk.codecs.visibility import visibility as visibility_of
 from mobilesdk.errors import CodecError
 
 #: Marks a parameter without default in :attr:`Codec.param_defaults`.
@@ -35,6 +38,9 @@ class Keypoints:
             :func:`mobilesdk.codecs.affine.keypoints_to_image`.
         scores: (N, K) float32 confidence; its meaning depends on the codec (see each ``decode``).
         z: (N, K) float32 depth in output-grid units (``integral-3d`` only), else ``None``.
+        visibility: (N, K) float64 in [0, 1], the calibrated probability that the keypoint is visible
+            (:mod:`mobilesdk.codecs.visibility`: one meaning for every codec, threshold 0.5); ``None`` only
+            when built by hand without it.
 
     Arrays are converted to float32 on construction; a shape mismatch raises :class:`CodecError`.
     """
@@ -42,6 +48,7 @@ class Keypoints:
     xy: np.ndarray
     scores: np.ndarray
     z: np.ndarray | None = None
+    visibility: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         xy = np.asarray(self.xy, dtype=np.float32)
@@ -57,6 +64,13 @@ class Keypoints:
             if z.shape != xy.shape[:2]:
                 raise CodecError(f"Keypoints.z must have shape {xy.shape[:2]} (N, K), got {z.shape}")
             object.__setattr__(self, "z", z)
+        if self.visibility is not None:
+            vis = np.asarray(self.visibility, dtype=np.float64)
+            if vis.shape != xy.shape[:2]:
+                raise CodecError(
+                    f"Keypoints.visibility must have shape {xy.shape[:2]} (N, K), got {vis.shape}"
+                )
+            object.__setattr__(self, "visibility", vis)
 
 
 class Codec(ABC):
@@ -72,7 +86,14 @@ class Codec(ABC):
     #: Parameter name -> default value (or :data:`REQUIRED`). Also the list shown in error messages.
     param_defaults: ClassVar[Mapping[str, Any]] = {}
 
-    def __init__(self, input_size: Mapping[str, int], num_keypoints: int, **params: Any) -> None:
+    def __init__(
+        self,
+        input_size: Mapping[str, int],
+        num_keypoints: int,
+        *,
+        visibility: Mapping[str, float] | None = None,
+        **params: Any,
+    ) -> None:
         self.input_size = parse_size(f"{self.name}: input_size", input_size)
         self.num_keypoints = parse_int(f"{self.name}: num_keypoints", num_keypoints, minimum=1)
         unknown = sorted(set(params) - set(self.param_defaults))
@@ -86,6 +107,11 @@ class Codec(ABC):
                 f"{self.name}: missing required param {missing[0]!r}; valid params: {self._valid_params()}"
             )
         self._configure({**self.param_defaults, **params})
+        self.visibility = (
+            visibility_defaults(self.name, self.params())
+            if visibility is None
+            else parse_visibility(f"{self.name}: visibility", visibility)
+        )
 
     @classmethod
     def _valid_params(cls) -> str:
@@ -105,7 +131,8 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(self, outputs: Mapping[str, np.ndarray]) -> Keypoints:
-        """Decode raw model outputs (with batch dim N) to :class:`Keypoints` in model-input pixels."""
+        """Decode raw model outputs (with batch dim N) to :class:`Keypoints` in model-input pixels, with the
+        visibility of each score (:mod:`mobilesdk.codecs.visibility`)."""
 
     @abstractmethod
     def encode(self, keypoints: np.ndarray, visible: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -131,6 +158,11 @@ class Codec(ABC):
         )
 
     # ---- helpers for subclasses -------------------------------------------------------------------------
+
+    def _keypoints(self, xy: np.ndarray, scores: np.ndarray, z: np.ndarray | None = None) -> Keypoints:
+        """:class:`Keypoints` with the visibility of the float64 ``scores`` (before the float32 cast)."""
+        v = visibility_of(scores, self.visibility["a"], self.visibility["b"])
+        return Keypoints(xy=xy, scores=scores, z=z, visibility=v)
 
     def _check_outputs(
         self, outputs: Mapping[str, np.ndarray], what: str = "outputs"

@@ -240,7 +240,7 @@ class HeatmapCodec(Codec):
             coords = quarter_offset_refine(hm, coords)
         elif self.refine == "dark":
             coords = dark_refine(hm, coords, self.blur_kernel)
-        return Keypoints(xy=coords * self._stride, scores=maxvals)
+        return self._keypoints(coords * self._stride, maxvals)
 
     def encode(self, keypoints: np.ndarray, visible: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """DARK unbiased Gaussian targets.

@@ -85,7 +85,7 @@ class Integral3DCodec(Codec):
         y = p.sum(axis=(2, 4)) @ np.arange(hh, dtype=np.float64)
         z = p.sum(axis=(3, 4)) @ np.arange(d, dtype=np.float64)
         scores = p.sum(axis=2).max(axis=(-2, -1))
-        return Keypoints(xy=np.stack([x, y], axis=-1) * self._stride, scores=scores, z=z)
+        return self._keypoints(np.stack([x, y], axis=-1) * self._stride, scores, z)
 
     def encode(
         self, keypoints: np.ndarray, visible: np.ndarray | None = None, *, z: np.ndarray | None = None

@@ -32,6 +32,7 @@ def build_codec(
     input_size: Mapping[str, int],
     num_keypoints: int,
     params: Mapping[str, Any] | None = None,
+    visibility: Mapping[str, float] | None = None,
 ) -> Codec:
     """Instantiate the codec registered as ``name``.
 
@@ -40,6 +41,8 @@ def build_codec(
         input_size: ``{"width": W, "height": H}``, model-input pixels.
         num_keypoints: K.
         params: codec parameters (see each codec's ``param_defaults``); ``None`` means all defaults.
+        visibility: the manifest's ``codec.visibility`` ``{"a", "b"}``; ``None``: the codec's calibrated default
+            (:mod:`mobilesdk.codecs.visibility`).
 
     Raises:
         CodecError: unknown name (the message lists the valid names), or an unknown, missing or invalid
@@ -51,4 +54,4 @@ def build_codec(
         raise CodecError(f"unknown codec {name!r}; valid codecs: {', '.join(sorted(CODECS))}") from None
     if params is not None and not isinstance(params, Mapping):
         raise CodecError(f"{name}: params must be a mapping, got {type(params).__name__}")
-    return cls(input_size, num_keypoints, **dict(params or {}))
+    return cls(input_size, num_keypoints, visibility=visibility, **dict(params or {}))

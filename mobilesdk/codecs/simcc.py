@@ -129,7 +129,7 @@ class SimCCCodec(Codec):
         ix, vx = self._peak(out["simcc_x"])
         iy, vy = self._peak(out["simcc_y"])
         xy = np.stack([ix, iy], axis=-1) / self.split_ratio
-        return Keypoints(xy=xy, scores=np.minimum(vx, vy))
+        return self._keypoints(xy, np.minimum(vx, vy))
 
     def _peak(self, logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K, B) float64 -> first argmax (N, K) and its softmax probability or raw value (N, K)."""
