@@ -8,8 +8,9 @@ concurrent test sessions (ours, the Kotlin runtime's) share one build.
 Variants:
 
 * ``release`` (g++ or c++): ``mobilesdk-runner``, ``libmobilesdk_pose_jni.so`` (against the JDK's headers, when
-  a JDK is found) and the GoogleTest binary, with the ExecuTorch engine of the installed ``executorch`` wheel and
-  the LiteRT engine on the installed ``ai-edge-litert`` wheel's ``libLiteRt.so``.
+  a JDK is found) and the GoogleTest binary, with the ExecuTorch engine of the installed ``executorch`` wheel,
+  the LiteRT engine on the installed ``ai-edge-litert`` wheel's ``libLiteRt.so`` and the ONNX Runtime engine on
+  the installed ``onnxruntime`` wheel's ``libonnxruntime.so.<version>`` (``.onnx`` files, for comparisons).
 * ``sanitize`` (clang): the GoogleTest binary under AddressSanitizer + UndefinedBehaviorSanitizer and the
   libFuzzer target (``mobilesdk_fuzz``), from one build.
 
@@ -56,6 +57,7 @@ class NativeBuild:
     fuzzer: Path | None
     has_executorch: bool
     has_litert: bool = False
+    has_onnxruntime: bool = False
 
 
 def find_tool(names: tuple[str, ...], what: str, hint: str, search_path: str | None = None) -> str:
@@ -83,6 +85,22 @@ def litert_dir() -> Path | None:
 def litert_version() -> str:
     try:
         return importlib_metadata.version("ai-edge-litert")
+    except importlib_metadata.PackageNotFoundError:
+        return "none"
+
+
+def onnxruntime_dir() -> Path | None:
+    """The installed ``onnxruntime`` wheel's ``capi`` directory, if it holds ``libonnxruntime.so.<version>``."""
+    spec = importlib_util.find_spec("onnxruntime")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    capi = Path(next(iter(spec.submodule_search_locations))) / "capi"
+    return capi if any(capi.glob("libonnxruntime.so.*")) else None
+
+
+def onnxruntime_version() -> str:
+    try:
+        return importlib_metadata.version("onnxruntime")
     except importlib_metadata.PackageNotFoundError:
         return "none"
 
@@ -151,6 +169,9 @@ def _configure_args(variant: str, search_path: str | None) -> tuple[list[str], d
     lrt_dir = litert_dir()
     if lrt_dir is not None:
         args += [f"-DMSDK_LITERT_DIR={lrt_dir}", f"-DMSDK_LITERT_VERSION={litert_version()}"]
+    ort_dir = onnxruntime_dir() if variant == "release" else None  # the sanitizer build tests the core alone
+    if ort_dir is not None:
+        args.append(f"-DMSDK_ONNXRUNTIME_DIR={ort_dir}")
     return args, {"cxx": os.path.realpath(cxx)}
 
 
@@ -179,7 +200,14 @@ def build_native(
     cmake = find_tool(("cmake",), "cmake", "install cmake 3.22 or newer (see install.sh)", search_path)
     args, tools = _configure_args(variant, search_path)
     ninja = shutil.which("ninja", path=search_path)
-    key = source_hash(variant, executorch_version(), litert_version(), *args, *sorted(tools.values()))[:16]
+    key = source_hash(
+        variant,
+        executorch_version(),
+        litert_version(),
+        f"onnxruntime={onnxruntime_version()}",
+        *args,
+        *sorted(tools.values()),
+    )[:16]
     cache_dir = Path(cache_dir).expanduser()
     build_dir = cache_dir / f"{variant}-{key}"
     with fsops.locked(cache_dir / f"{variant}-{key}.lock"):
@@ -256,6 +284,10 @@ def _result(variant: str, build_dir: Path) -> NativeBuild:
         has_executorch="MSDK_WITH_EXECUTORCH:BOOL=OFF" not in cache and executorch_dir() is not None,
         has_litert=any(
             line.startswith("MSDK_LITERT_DIR:PATH=") and line.split("=", 1)[1].strip()
+            for line in cache.splitlines()
+        ),
+        has_onnxruntime=any(
+            line.startswith("MSDK_ONNXRUNTIME_DIR:PATH=") and line.split("=", 1)[1].strip()
             for line in cache.splitlines()
         ),
     )

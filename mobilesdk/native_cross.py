@@ -1,13 +1,14 @@
 """The native core cross-compiled for arm64 Linux into a self-contained bundle for ``adb shell`` (no NDK).
 
 ``mobilesdk runner build --target arm64`` compiles ``android_template/native`` with Debian's aarch64 cross
-compiler (``cmake/aarch64-linux-gnu.cmake``) against the aarch64 manylinux wheels of the pinned ExecuTorch and
-LiteRT (the versions installed here), and assembles a directory that carries everything the runner loads:
+compiler (``cmake/aarch64-linux-gnu.cmake``) against the aarch64 manylinux wheels of the pinned ExecuTorch,
+LiteRT and ONNX Runtime (the versions installed here), and assembles a directory that carries everything the runner loads:
 
     mobilesdk/run                      POSIX-sh launcher: exec ./ld-linux-aarch64.so.1 --library-path DIR runner
     mobilesdk/mobilesdk-runner         the runner (core + ExecuTorch engine [+ LiteRT engine])
     mobilesdk/libexecutorch*.so        the ExecuTorch libraries the runner NEEDs (RUNPATH removed)
     mobilesdk/libLiteRt.so             LiteRT's C API library (when the core has the LiteRT engine)
+    mobilesdk/libonnxruntime.so.1      ONNX Runtime's library (when the core has the ONNX Runtime engine)
     mobilesdk/libc.so.6 ... ld-linux-aarch64.so.1   glibc, libstdc++, libgcc_s and glibc's loader
     mobilesdk/bundle.json              files with sha256 and sizes, versions, target
 
@@ -53,6 +54,7 @@ SCHEMA = "mobilesdk.arm64-bundle/1"
 # The wheels: (distribution, platform tag). pip does not widen platform tags: these are the exact ones published.
 EXECUTORCH_WHEEL = ("executorch", "manylinux_2_28_aarch64")
 LITERT_WHEEL = ("ai-edge-litert", "manylinux_2_27_aarch64")
+ONNXRUNTIME_WHEEL = ("onnxruntime", "manylinux_2_28_aarch64")
 # What the runner links of the ExecuTorch wheel: the runtime (with the Module API), the CPU kernels, XNNPACK and
 # the thread pool; not EXECUTORCH_LIBRARIES, which also drags in the OpenVINO delegate and the profiler.
 EXECUTORCH_LIBS = (
@@ -62,6 +64,8 @@ EXECUTORCH_LIBS = (
     "executorch_threadpool",
 )
 LITERT_LIBRARY = "libLiteRt.so"
+# The wheel ships onnxruntime/capi/libonnxruntime.so.<version>; its SONAME (what the runner NEEDs) is this name.
+ONNXRUNTIME_LIBRARY = "libonnxruntime.so.1"
 # glibc/GCC runtime pieces a bundle may carry (their bytes are part of the cache key).
 SYSTEM_LIBS = (
     LOADER,
@@ -81,6 +85,7 @@ ABI = "arm64-v8a"
 _DONE = ".complete"
 _NO_EXECUTORCH_MARKER = b"has no ExecuTorch engine"  # src/engine_none.cpp, as mobilesdk.packaging.elf
 _NO_LITERT_MARKER = b"has no LiteRT engine"  # src/engine_litert_none.cpp
+_NO_ONNXRUNTIME_MARKER = b"has no ONNX Runtime engine"  # src/engine_onnxruntime_none.cpp
 
 LAUNCHER_TEXT = """#!/system/bin/sh
 # mobilesdk-runner (arm64, glibc) started through the bundle's own loader, so it needs nothing of the system's
@@ -102,6 +107,7 @@ class Arm64Bundle:
     build_dir: Path
     has_litert: bool
     info: dict
+    has_onnxruntime: bool = False
 
 
 def installed_version(dist: str) -> str:
@@ -118,6 +124,11 @@ def installed_version(dist: str) -> str:
 def litert_supported() -> bool:
     """Whether the native CMakeLists has the LiteRT engine (the ``MSDK_LITERT_DIR`` cache variable)."""
     return "MSDK_LITERT_DIR" in (NATIVE_DIR / "CMakeLists.txt").read_text(encoding="utf-8")
+
+
+def onnxruntime_supported() -> bool:
+    """Whether the native CMakeLists has the ONNX Runtime engine (the ``MSDK_ONNXRUNTIME_DIR`` cache variable)."""
+    return "MSDK_ONNXRUNTIME_DIR" in (NATIVE_DIR / "CMakeLists.txt").read_text(encoding="utf-8")
 
 
 # ---- wheels ------------------------------------------------------------------------------------------------
@@ -343,7 +354,7 @@ def _header_deps(dest: Path) -> Path:
     return include
 
 
-def _runner_checks(runner: Path, litert: bool) -> None:
+def _runner_checks(runner: Path, litert: bool, onnxruntime: bool = False) -> None:
     """A cross build must not pass without its engines (CMake FATAL_ERRORs too; this is the last guard)."""
     data = runner.read_bytes()
     info = elf_info(runner)
@@ -351,6 +362,8 @@ def _runner_checks(runner: Path, litert: bool) -> None:
         raise NativeBuildError(f"{runner}: the arm64 runner was built without its ExecuTorch engine")
     if litert and (_NO_LITERT_MARKER in data or LITERT_LIBRARY not in info.needed):
         raise NativeBuildError(f"{runner}: the arm64 runner was built without its LiteRT engine")
+    if onnxruntime and (_NO_ONNXRUNTIME_MARKER in data or ONNXRUNTIME_LIBRARY not in info.needed):
+        raise NativeBuildError(f"{runner}: the arm64 runner was built without its ONNX Runtime engine")
 
 
 def _glibc_version(libc: Path) -> str:
@@ -379,6 +392,7 @@ def _assemble(
                 continue
             source = next((folder / lib for folder in search if (folder / lib).is_file()), None)
             kind = "executorch" if source is not None and lib.startswith("libexecutorch") else "library"
+            kind = "onnxruntime" if source is not None and lib == ONNXRUNTIME_LIBRARY else kind
             if source is None and lib in toolchain.system_libs:
                 source, kind = toolchain.system_libs[lib], "system"
             if source is None:
@@ -432,8 +446,12 @@ def _bundle_json(staging: Path, kinds: dict[str, str], versions: dict, wheels: l
         },
         "launcher": LAUNCHER,
         "runner": RUNNER,
-        "usage": f"sh <dir>/{LAUNCHER} --model MODEL.pte|.tflite [mobilesdk-runner options]",
-        "engines": ["executorch", *(["litert"] if LITERT_LIBRARY in kinds else [])],
+        "usage": f"sh <dir>/{LAUNCHER} --model MODEL.pte|.tflite|.onnx [mobilesdk-runner options]",
+        "engines": [
+            "executorch",
+            *(["litert"] if LITERT_LIBRARY in kinds else []),
+            *(["onnxruntime"] if ONNXRUNTIME_LIBRARY in kinds else []),
+        ],
         "versions": versions,
         "wheels": [{"file": w.name, "sha256": _sha256(w)} for w in wheels],
         "key": key,
@@ -449,17 +467,22 @@ def build_arm64_bundle(
     jobs: int | None = None,
     search_path: str | None = None,
     litert: bool | None = None,
+    onnxruntime: bool | None = None,
 ) -> Arm64Bundle:
     """Cross-build the runner and assemble the bundle into ``cache_dir/arm64-<key>/mobilesdk`` unless it is
-    complete. ``litert``: with the LiteRT engine (default: when the native CMakeLists has it)."""
+    complete. ``litert`` / ``onnxruntime``: with the LiteRT / ONNX Runtime engine (default: when the native
+    CMakeLists has it)."""
     toolchain = _find_toolchain(search_path)
     with_litert = litert_supported() if litert is None else litert
+    with_ort = onnxruntime_supported() if onnxruntime is None else onnxruntime
     et_version = installed_version(EXECUTORCH_WHEEL[0])
     lr_version = installed_version(LITERT_WHEEL[0]) if with_litert else None
+    ort_version = installed_version(ONNXRUNTIME_WHEEL[0]) if with_ort else None
     key = source_hash(
         "arm64",
         f"executorch={et_version}@{EXECUTORCH_WHEEL[1]}",
         f"litert={lr_version}@{LITERT_WHEEL[1]}",
+        *([f"onnxruntime={ort_version}@{ONNXRUNTIME_WHEEL[1]}"] if ort_version else []),
         f"cp{_python_tag()}",
         *EXECUTORCH_LIBS,
         hashlib.sha256(
@@ -474,7 +497,7 @@ def build_arm64_bundle(
             if entry.exists():
                 shutil.rmtree(entry)
             (entry / "build").mkdir(parents=True)
-            _build(entry, key, toolchain, wheel_cache, et_version, lr_version, jobs, search_path)
+            _build(entry, key, toolchain, wheel_cache, et_version, lr_version, jobs, search_path, ort_version)
             (entry / _DONE).write_text(key + "\n", encoding="utf-8")
             _prune(cache_dir, "arm64", keep=entry)
         mark_used(entry)
@@ -487,6 +510,7 @@ def build_arm64_bundle(
         build_dir=entry / "build",
         has_litert="litert" in info["engines"],
         info=info,
+        has_onnxruntime="onnxruntime" in info["engines"],
     )
 
 
@@ -499,6 +523,7 @@ def _build(
     lr_version: str | None,
     jobs: int | None,
     search_path: str | None,
+    ort_version: str | None = None,
 ) -> None:
     build_dir, deps = entry / "build", entry / "deps"
     log = entry / "build.log"
@@ -528,6 +553,17 @@ def _build(
         wheels.append(lr_wheel)
         search.append(deps / "ai_edge_litert")
         args += [f"-DMSDK_LITERT_DIR={deps / 'ai_edge_litert'}", f"-DMSDK_LITERT_VERSION={lr_version}"]
+    if ort_version is not None:
+        ort_wheel = fetch_wheel(
+            ONNXRUNTIME_WHEEL[0], ort_version, ONNXRUNTIME_WHEEL[1], wheel_cache, search_path
+        )
+        member = f"onnxruntime/capi/libonnxruntime.so.{ort_version}"
+        _extract(ort_wheel, [member], deps)
+        ort_dir = deps / "onnxruntime" / "capi"
+        os.replace(deps / member, ort_dir / ONNXRUNTIME_LIBRARY)  # by its SONAME, as the runner NEEDs it
+        wheels.append(ort_wheel)
+        search.append(ort_dir)
+        args.append(f"-DMSDK_ONNXRUNTIME_DIR={ort_dir}")
     include = _header_deps(deps)
     args += [f"-DMSDK_JSON_INCLUDE_DIR={include}", f"-DMSDK_STB_INCLUDE_DIR={include}"]
     gen = ["-G", "Ninja", f"-DCMAKE_MAKE_PROGRAM={toolchain.ninja}"] if toolchain.ninja else []
@@ -544,7 +580,7 @@ def _build(
     runner = build_dir / RUNNER
     if not runner.is_file():
         raise NativeBuildError(f"the arm64 build in {build_dir} produced no {RUNNER} (log: {log})")
-    _runner_checks(runner, lr_version is not None)
+    _runner_checks(runner, lr_version is not None, ort_version is not None)
 
     staging = entry / fsops.owned_name(BUNDLE_NAME, "staging")
     staging.mkdir()
@@ -555,6 +591,7 @@ def _build(
         "mobilesdk": __version__,
         "executorch": et_version,
         "litert": lr_version if LITERT_LIBRARY in kinds else None,
+        "onnxruntime": ort_version if ONNXRUNTIME_LIBRARY in kinds else None,
         "glibc": _glibc_version(toolchain.system_libs["libc.so.6"]),
         "compiler": toolchain.compiler,
     }

@@ -8,6 +8,7 @@ the same input image, converted to what it takes.
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ def eager(model, x: np.ndarray, threads: int) -> Candidate:
     )
 
 
-def export_onnx(model, x: np.ndarray, path: Path) -> Path:
+def export_onnx(model, x: np.ndarray, path: Path, output_names: Sequence[str] | None = None) -> Path:
     """The PyTorch model as ONNX (opset 17, the TorchScript exporter: static shapes, no onnxscript needed)."""
     import torch
 
@@ -120,6 +121,7 @@ def export_onnx(model, x: np.ndarray, path: Path) -> Path:
                 dynamo=False,
                 opset_version=17,
                 input_names=["image"],
+                output_names=list(output_names) if output_names else None,
             )
             return path
         except Exception as exc:  # noqa: BLE001
@@ -129,6 +131,70 @@ def export_onnx(model, x: np.ndarray, path: Path) -> Path:
         f"ONNX export for --compare onnxruntime failed: {first_line(failure, 200, typed=True)}"
         + (f" [{tail[0][:200]}]" if tail else "")
     )
+
+
+# The recipe name of the ONNX export's manifest artifact (runtime "onnxruntime").
+ONNX_RECIPE = "onnxruntime-fp32"
+
+
+def export_onnx_with_manifest(
+    build_dir: Path, path: Path, *, card_path: Path | None = None, checkpoint: Path | None = None
+) -> Path:
+    """The PyTorch model of the build in ``build_dir`` as ONNX at ``path``, carrying the build's manifest for the
+    native runner (``mobilesdk-runner --model X.onnx``) in its ``metadata_props`` under ``mobilesdk_manifest``.
+
+    The export is the one the host bench's ONNX Runtime baseline runs (:func:`export_onnx`: NCHW float32 input
+    normalised by the caller, outputs in the model's order and named as in the manifest). Its embedded manifest is
+    the build's, restricted to one artifact of recipe :data:`ONNX_RECIPE`, runtime ``onnxruntime``, that input and
+    the build's outputs. Written to a temporary file beside ``path`` and renamed into place."""
+    import os
+    from dataclasses import replace
+
+    import onnx
+
+    from mobilesdk import fsops
+    from mobilesdk import manifest as mf
+    from mobilesdk.export import EMBED_KEY
+    from mobilesdk.modeling import load_eager
+    from mobilesdk.verify import card_for_manifest, checkpoint_for_manifest
+
+    manifest = mf.read_manifest(Path(build_dir) / mf.MANIFEST_FILE)
+    if not manifest.artifacts:
+        raise MobileSDKError(f"{build_dir}: the build has no artifact (its manifest lists none)")
+    card = card_for_manifest(manifest, card_path)
+    model = load_eager(card, checkpoint_for_manifest(manifest, checkpoint))
+    base = manifest.artifacts[0]
+    w, h = base.input.size["width"], base.input.size["height"]
+    entry = replace(
+        base.embedded(),
+        recipe=ONNX_RECIPE,
+        runtime="onnxruntime",
+        precision="fp32",
+        input=replace(
+            base.input, name="image", shape=(1, 3, h, w), layout="NCHW", dtype="float32", normalization="app"
+        ),
+        quantization=None,
+        cache_key=None,
+    )
+    names = [o.name for o in entry.outputs]
+    document = json.dumps(manifest.with_artifacts([entry]).embedded(ONNX_RECIPE))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.parent / fsops.owned_name(path.name, "staging")
+    try:
+        export_onnx(model, np.zeros((1, 3, h, w), np.float32), staging, output_names=names)
+        proto = onnx.load(str(staging))
+        got = [o.name for o in proto.graph.output]
+        if got != names:
+            raise MobileSDKError(f"ONNX export of '{manifest.id}': outputs {got}, the manifest has {names}")
+        del proto.metadata_props[:]
+        prop = proto.metadata_props.add()
+        prop.key, prop.value = EMBED_KEY, document
+        onnx.save(proto, str(staging))
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return path
 
 
 def onnxruntime(path: Path, x: np.ndarray, threads: int) -> Candidate:

@@ -1,8 +1,9 @@
-// mobilesdk-runner: the native core end to end on the host (or a phone): load a .pte (ExecuTorch) or a
-// .tflite (LiteRT), told apart by content, feed an image or a synthetic camera frame, time every stage, print
-// one line per iteration and a final JSON line naming the runtime and its version.
+// mobilesdk-runner: the native core end to end on the host (or a phone): load a .pte (ExecuTorch), a .tflite
+// (LiteRT) or an .onnx (ONNX Runtime, where the build has it), told apart by content, feed an image or a
+// synthetic camera frame, time every stage, print one line per iteration and a final JSON line naming the
+// runtime and its version.
 //
-//   mobilesdk-runner --model X.pte|X.tflite [--manifest manifest.json] [--recipe R]
+//   mobilesdk-runner --model X.pte|X.tflite|X.onnx [--manifest manifest.json] [--recipe R]
 //                    [--image img.png|jpg | --frame nv21:1920x1080|yuv420:WxH|rgba:WxH|bgra:WxH|rgb:WxH
 //                     | --input raw.bin [--dump-outputs DIR]]
 //                    [--roi l,t,r,b] [--rotation 0|90|180|270] [--warmup N] [--iterations N] [--threads N]
@@ -147,7 +148,7 @@ Args ParseArgs(int argc, char** argv) {
     const std::string flag = argv[i];
     if (flag == "-h" || flag == "--help") {
       std::printf(
-          "usage: mobilesdk-runner --model X.pte|X.tflite [--manifest manifest.json] [--recipe R]\n"
+          "usage: mobilesdk-runner --model X.pte|X.tflite|X.onnx [--manifest manifest.json] [--recipe R]\n"
           "         [--image IMG | --frame FMT:WxH | --input RAW.bin [--dump-outputs DIR]] [--roi l,t,r,b]\n"
           "         [--rotation DEG] [--warmup N] [--iterations N] [--threads N]\n"
           "       mobilesdk-runner --manifest manifest.json --outputs DIR [frame options]  (no engine)\n"

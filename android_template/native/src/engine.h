@@ -1,8 +1,9 @@
 // The inference engine interface: the estimator talks to its engine only through this, keeping the pre/post
-// code free of runtime types. Two implementations, each compiled only when its runtime is found: ExecuTorch
-// (MSDK_HAVE_EXECUTORCH, engine_executorch.cpp) and LiteRT through its C API (MSDK_HAVE_LITERT,
-// engine_litert.cpp); without one, its Open function is MSDK_ERR_UNSUPPORTED. Estimator::Create picks the
-// engine by the file's content (SniffModelFile).
+// code free of runtime types. Three implementations, each compiled only when its runtime is found: ExecuTorch
+// (MSDK_HAVE_EXECUTORCH, engine_executorch.cpp), LiteRT through its C API (MSDK_HAVE_LITERT,
+// engine_litert.cpp) and ONNX Runtime through its C API (MSDK_HAVE_ONNXRUNTIME, engine_onnxruntime.cpp);
+// without one, its Open function is MSDK_ERR_UNSUPPORTED. Estimator::Create picks the engine by the file's
+// content (SniffModelFile).
 #ifndef MSDK_ENGINE_H_
 #define MSDK_ENGINE_H_
 
@@ -50,9 +51,18 @@ const char* ExecuTorchVersion();  // "" without ExecuTorch
 Status OpenLiteRtEngine(const std::string& path, std::unique_ptr<Engine>* out);
 const char* LiteRtVersion();  // "" without LiteRT
 
-// What a model file holds, by its first 8 bytes: flatbuffer identifiers at bytes 4..8 ("TFL3": a TFLite model;
-// "ET" and two digits: an ExecuTorch program). kUnknown for anything else, including files under 8 bytes.
-enum class ModelKind { kUnknown, kTflite, kExecuTorch };
+// ONNX Runtime (the C API of libonnxruntime.so, ORT_API_VERSION 17 or newer): reads `path` and creates a session
+// on the CPU execution provider with `num_threads` intra-op threads (0: 1), sequential execution and every graph
+// optimisation; a file ORT cannot parse is MSDK_ERR_INVALID_MODEL with ORT's message, an unreadable one
+// MSDK_ERR_IO. Outputs in the graph's order. Without ONNX Runtime, or with a library older than the API
+// version requested: MSDK_ERR_UNSUPPORTED.
+Status OpenOnnxRuntimeEngine(const std::string& path, int32_t num_threads, std::unique_ptr<Engine>* out);
+const char* OnnxRuntimeVersion();  // the library's GetVersionString(); "" without ONNX Runtime
+
+// What a model file holds, by its first bytes: flatbuffer identifiers at bytes 4..8 ("TFL3": a TFLite model;
+// "ET" and two digits: an ExecuTorch program), else an ONNX ModelProto's leading fields (onnx_model.h).
+// kUnknown for anything else, including files under 8 bytes.
+enum class ModelKind { kUnknown, kTflite, kExecuTorch, kOnnx };
 // MSDK_ERR_IO if `path` cannot be opened or read (a directory included).
 Status SniffModelFile(const std::string& path, ModelKind* kind);
 

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "onnx_model.h"
+
 #ifdef __linux__
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,15 +64,26 @@ Status CheckProgram(const Processor& p, const std::vector<EngineTensor>& ins, co
   return Status::Ok();
 }
 
-Status OpenEngine(const std::string& path, ModelKind kind, std::unique_ptr<Engine>* engine) {
+Status OpenEngine(const std::string& path, ModelKind kind, int32_t num_threads, std::unique_ptr<Engine>* engine) {
   switch (kind) {
     case ModelKind::kTflite: return OpenLiteRtEngine(path, engine);
     case ModelKind::kExecuTorch: return OpenExecuTorchEngine(path, engine);
+    case ModelKind::kOnnx: return OpenOnnxRuntimeEngine(path, num_threads, engine);
     case ModelKind::kUnknown: break;
   }
   return Status(MSDK_ERR_INVALID_MODEL, path +
-                                            ": neither a TFLite model ('TFL3' at bytes 4..8) nor an ExecuTorch "
-                                            "program ('ET' and two digits at bytes 4..8)");
+                                            ": neither a TFLite model ('TFL3' at bytes 4..8), an ExecuTorch "
+                                            "program ('ET' and two digits at bytes 4..8) nor an ONNX model");
+}
+
+const char* RuntimeName(ModelKind kind) {
+  return kind == ModelKind::kTflite ? "litert" : kind == ModelKind::kOnnx ? "onnxruntime" : "executorch";
+}
+
+const char* RuntimeVersion(ModelKind kind) {
+  return kind == ModelKind::kTflite ? LiteRtVersion()
+         : kind == ModelKind::kOnnx ? OnnxRuntimeVersion()
+                                    : ExecuTorchVersion();
 }
 
 }  // namespace
@@ -79,18 +92,20 @@ Status SniffModelFile(const std::string& path, ModelKind* kind) {
   *kind = ModelKind::kUnknown;
   FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) return Status(MSDK_ERR_IO, path + ": cannot open (" + std::strerror(errno) + ")");
-  unsigned char head[8] = {0};
+  unsigned char head[64] = {0};
   const size_t got = std::fread(head, 1, sizeof head, f);
   const bool failed = std::ferror(f) != 0;
   const int err = errno;
   std::fclose(f);
   if (failed) return Status(MSDK_ERR_IO, path + ": cannot read (" + std::strerror(err) + ")");
-  if (got < sizeof head) return Status::Ok();
+  if (got < 8) return Status::Ok();
   auto digit = [](unsigned char c) { return c >= '0' && c <= '9'; };
   if (std::memcmp(head + 4, "TFL3", 4) == 0) {
     *kind = ModelKind::kTflite;
   } else if (head[4] == 'E' && head[5] == 'T' && digit(head[6]) && digit(head[7])) {
     *kind = ModelKind::kExecuTorch;
+  } else if (LooksLikeOnnxModel(head, got)) {
+    *kind = ModelKind::kOnnx;
   }
   return Status::Ok();
 }
@@ -108,9 +123,8 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
   ModelKind kind = ModelKind::kUnknown;
   MSDK_RETURN_IF_ERROR(SniffModelFile(path, &kind));
   std::unique_ptr<Engine> engine;
-  MSDK_RETURN_IF_ERROR(OpenEngine(path, kind, &engine));
-  const bool litert = kind == ModelKind::kTflite;
-  const char* runtime = litert ? "litert" : "executorch";
+  MSDK_RETURN_IF_ERROR(OpenEngine(path, kind, options.num_threads, &engine));
+  const char* runtime = RuntimeName(kind);
   std::string text;
   if (options.manifest_json != nullptr) {
     text.assign(options.manifest_json, options.manifest_size);
@@ -130,8 +144,8 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
     return InvalidManifest(path + ": artifact '" + a.recipe + "' is for runtime '" + a.runtime + "', not " + runtime);
   }
   e->runtime_ = runtime;
-  e->runtime_version_ = litert ? LiteRtVersion() : ExecuTorchVersion();
-  e->shares_pool_ = !litert;
+  e->runtime_version_ = RuntimeVersion(kind);
+  e->shares_pool_ = kind == ModelKind::kExecuTorch;
   std::vector<EngineTensor> ins, outs;
   MSDK_RETURN_IF_ERROR(engine->Describe(&ins, &outs));
   st = CheckProgram(*e->processor_, ins, outs);
