@@ -245,8 +245,8 @@ def bench(
         explicit = ctx.get_parameter_source("iterations") is not ParameterSource.DEFAULT
         return run_emulated_bench(
             list(targets), cpus=cpus, iterations=iterations if explicit else DEFAULT_ITERATIONS, frame=frame,
-            compare=compare, native_cache=native_cache, as_json=as_json, report_path=report_path, db=db,
-            no_history=no_history, fail_above=fail_above, baseline=baseline, progress=progress,
+            compare=compare, native_cache=native_cache, card_path=card_path, checkpoint=checkpoint,
+            as_json=as_json, report_path=report_path, db=db, no_history=no_history, fail_above=fail_above, baseline=baseline, progress=progress,
         )  # fmt: skip
     if adb_serials and not with_host:
         return on_phones(threads)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import click
@@ -16,6 +17,8 @@ def run_emulated_bench(
     frame: str,
     compare: tuple[str, ...],
     native_cache: Path,
+    card_path: Path | None = None,
+    checkpoint: Path | None = None,
     as_json: bool,
     report_path: Path | None,
     db: Path | None,
@@ -41,17 +44,22 @@ def run_emulated_bench(
     base_file = None
     if fail_above is not None and baseline not in (None, "last"):
         base_file = eb.baseline_from_file(Path(baseline))  # before the (long) run: a bad file fails at once
+    if iterations < 2:
+        raise EmulateError("--iterations: at least 2 with --emulate (the first iteration is reported apart)")
+    tools = eb.preflight()
     with progress.phase("Building the arm64 runner bundle (cached after the first time)"):
         bundle = build_arm64_bundle(native_cache.expanduser(), native_cache.expanduser().parent / "wheels")
-    extra = []
-    if "onnxruntime" in compare:
-        from mobilesdk.emulate.onnx import onnx_rows
+    with tempfile.TemporaryDirectory(prefix="mobilesdk-emulate-onnx-") as work:
+        extra = []
+        if "onnxruntime" in compare:
+            from mobilesdk.emulate.onnx import onnx_rows
 
-        extra = onnx_rows(resolved, bundle.info, progress)
-    runs = eb.bench_emulated(
-        resolved, profiles, iterations=iterations, frame=frame, bundle_dir=bundle.bundle_dir,
-        bundle_info=bundle.info, extra_models=extra, progress=progress,
-    )  # fmt: skip
+            extra = onnx_rows(targets, [t.label for t in resolved], bundle.info, Path(work), card_path=card_path,
+                              checkpoint=checkpoint, progress=progress)  # fmt: skip
+        runs = eb.bench_emulated(
+            resolved, profiles, iterations=iterations, frame=frame, bundle_dir=bundle.bundle_dir,
+            bundle_info=bundle.info, extra_models=extra, tools=tools, progress=progress,
+        )  # fmt: skip
     if as_json:
         click.echo(json.dumps(eb.to_json(runs), indent=2))
     else:

@@ -23,7 +23,7 @@ from typing import Any
 from mobilesdk.bench.host import BenchPlan, BenchResult, CandidateResult, Target
 from mobilesdk.bench.stats import Stats
 from mobilesdk.emulate import run as emu
-from mobilesdk.emulate.plugin import EmulateError, build_plugin, find_qemu
+from mobilesdk.emulate.plugin import EmulateError, Qemu, build_plugin, find_qemu
 from mobilesdk.emulate.profiles import Profile
 
 LABEL = "instructions (emulated), not time"
@@ -50,7 +50,8 @@ class EmulatedRun:
 
 
 def device_of(run: EmulatedRun):
-    """The history's device of an emulated run: the profile (``emulated:cortex-a76``), by qemu."""
+    """The history's device of an emulated run: the profile (``emulated:cortex-a76``); qemu's version in
+    ``extra``."""
     from mobilesdk.bench.records import Device
 
     host = run.result.host
@@ -59,7 +60,6 @@ def device_of(run: EmulatedRun):
         cpu=run.profile.stands_for,
         cores=1,
         machine="aarch64",
-        manufacturer="qemu",
         model=f"emulated:{run.profile.name}",
         abi="arm64-v8a",
         extra={"qemu": host.get("qemu"), "qemu_cpu": run.profile.qemu_cpu},
@@ -68,6 +68,21 @@ def device_of(run: EmulatedRun):
 
 def _steady(iterations: list[dict[str, int]]) -> list[dict[str, int]]:
     return iterations[1:] if len(iterations) > 1 else iterations
+
+
+@dataclass(frozen=True)
+class Tools:
+    qemu: Qemu
+    plugin: Path
+
+
+def preflight(plugin_cache: Path | None = None) -> Tools:
+    """qemu-aarch64, the plugin (built on first use) and a private namespace: one-line error naming what is
+    missing and how to install it, before anything long runs."""
+    qemu = find_qemu()
+    plugin = build_plugin(qemu, plugin_cache)
+    emu.check_namespace()
+    return Tools(qemu, plugin)
 
 
 def bench_emulated(
@@ -79,16 +94,15 @@ def bench_emulated(
     bundle_dir: Path,
     bundle_info: dict,
     extra_models: Sequence[tuple[str, str, Path]] = (),
-    plugin_cache: Path | None = None,
+    tools: Tools | None = None,
     progress=None,
 ) -> list[EmulatedRun]:
     """Count every runnable artifact of ``targets`` (plus ``extra_models``: (name, kind, file) rows such as
     ONNX Runtime's) on each profile."""
     if iterations < 2:
         raise EmulateError("--iterations: at least 2 with --emulate (the first iteration is reported apart)")
-    qemu = find_qemu()
-    plugin = build_plugin(qemu, plugin_cache)
-    emu.check_namespace()
+    tools = tools or preflight()
+    qemu, plugin = tools.qemu, tools.plugin
     engines = set(bundle_info.get("engines", []))
     rows: list[tuple[str, str, Path, Any, Target | None]] = []
     skipped = []
@@ -149,7 +163,7 @@ def _result(targets, rows, counted, profile: Profile, qemu, iterations, frame, s
         r = CandidateResult(
             name,
             kind,
-            f"{runtime.get('name', '?')} arm64",
+            f"{runtime.get('name', '?')} {runtime.get('version') or ''}".strip(),
             1,
             0.0,
             stages["total"],
@@ -191,17 +205,17 @@ def format_table(result: BenchResult) -> str:
     ]
     baselines = sorted({b for r in result.results for b in r.ratios})
     header = (
-        f"{'candidate':<26} {'runtime':<18} {'preprocess':>10} {'inference':>10} {'decode':>8} {'total':>9} "
-        f"{'1st total':>9}" + "".join(f" {'/' + b[:14]:>15}" for b in baselines)
+        f"{'candidate':<26} {'runtime':<20} {'preprocess':>10} {'inference':>10} {'decode':>8} {'total':>9} "
+        f"{'1st total':>9}" + "".join(f" {'/' + b[:20]:>21}" for b in baselines)
     )
     lines += [header, "-" * len(header)]
     for r in result.results:
         s = r.stages or {}
         first = getattr(r, "first_iteration", None) or {}
         m = lambda v: f"{v / 1e6:.3f}"  # noqa: E731
-        ratios = "".join(f" {r.ratios[b]:>14.2f}x" if b in r.ratios else f" {'':>15}" for b in baselines)
+        ratios = "".join(f" {r.ratios[b]:>20.2f}x" if b in r.ratios else f" {'':>21}" for b in baselines)
         lines.append(
-            f"{r.name[:26]:<26} {r.runtime[:18]:<18} {m(s['preprocess'].p50):>10} {m(s['inference'].p50):>10} "
+            f"{r.name[:26]:<26} {r.runtime[:20]:<20} {m(s['preprocess'].p50):>10} {m(s['inference'].p50):>10} "
             f"{m(s['decode'].p50):>8} {m(s['total'].p50):>9} "
             f"{m(first['total']) if 'total' in first else '-':>9}{ratios}"
         )
