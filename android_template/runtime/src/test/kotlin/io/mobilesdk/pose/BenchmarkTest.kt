@@ -19,7 +19,8 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.annotation.GraphicsMode
 
 /**
- * Host-JVM timings of Kotlin vs native pre/post (median of repeated calls after warm-up). Runs with
+ * Host-JVM timings of Kotlin vs native pre/post (median thread CPU time of repeated calls after warm-up; the
+ * preprocessing cases time Kotlin and native alternately in the same loop). Runs with
  * -Dmobilesdk.bench=true; prints the figures and writes them as JSON to -Dmobilesdk.bench.out. It asserts
  * nothing about speed (timed tests are flaky on shared machines), only that both paths ran.
  */
@@ -28,16 +29,32 @@ import org.robolectric.annotation.GraphicsMode
 class BenchmarkTest {
     private val rows = JSONArray()
 
-    private fun median(reps: Int, block: () -> Unit): Double {
-        repeat(maxOf(10, reps / 2)) { block() } // let the JIT compile the loops first
-        val t = DoubleArray(reps)
+    private val cpu = java.lang.management.ManagementFactory.getThreadMXBean()
+
+    private fun median(reps: Int, block: () -> Unit): Double = medians(reps, block, null).first
+
+    /**
+     * Median CPU milliseconds of this thread (native code included) per call of [a] and of [b], timed
+     * alternately (a, b, a, b, ...) after a warm-up, so both see the same machine load; CPU time rather than
+     * wall time, so other processes on a shared machine weigh less.
+     */
+    private fun medians(reps: Int, a: () -> Unit, b: (() -> Unit)?): Pair<Double, Double> {
+        repeat(maxOf(10, reps / 2)) { a(); b?.invoke() } // let the JIT compile the loops first
+        val ta = DoubleArray(reps)
+        val tb = DoubleArray(reps)
         for (i in 0 until reps) {
-            val t0 = System.nanoTime()
-            block()
-            t[i] = (System.nanoTime() - t0) / 1e6
+            var t0 = cpu.currentThreadCpuTime
+            a()
+            ta[i] = (cpu.currentThreadCpuTime - t0) / 1e6
+            if (b != null) {
+                t0 = cpu.currentThreadCpuTime
+                b()
+                tb[i] = (cpu.currentThreadCpuTime - t0) / 1e6
+            }
         }
-        t.sort()
-        return t[reps / 2]
+        ta.sort()
+        tb.sort()
+        return ta[reps / 2] to tb[reps / 2]
     }
 
     private fun spec(manifest: String): ModelSpec = ModelSpec.fromManifest(manifest)
@@ -121,20 +138,22 @@ class BenchmarkTest {
         val roi = floatArrayOf(700f, 200f, 1100f, 1000f)
         val handle = NativeCore.nativeCreateProcessor(manifest, null)
         try {
-            val ktPx = median(30) { pre.run(Frame.Pixels(px, w, h, w, 90), null, dst, affine) }
-            val natPx = median(30) { NativeCore.nativePreprocessPixels(handle, px, w, h, w, 90, null, dst, affine) }
+            val (ktPx, natPx) = medians(30, { pre.run(Frame.Pixels(px, w, h, w, 90), null, dst, affine) },
+                { NativeCore.nativePreprocessPixels(handle, px, w, h, w, 90, null, dst, affine) })
             record("preprocess ARGB 1920x1080 rot90 -> 256x256 NCHW", ktPx, natPx)
-            val ktRoi = median(30) { pre.run(Frame.Pixels(px, w, h, w, 0), roi, dst, affine) }
-            val natRoi = median(30) { NativeCore.nativePreprocessPixels(handle, px, w, h, w, 0, roi, dst, affine) }
+            val (ktRoi, natRoi) = medians(30, { pre.run(Frame.Pixels(px, w, h, w, 0), roi, dst, affine) },
+                { NativeCore.nativePreprocessPixels(handle, px, w, h, w, 0, roi, dst, affine) })
             record("preprocess ARGB 1920x1080 ROI 400x800 -> 256x256", ktRoi, natRoi)
             val y = slice(yuvDirect, 0, w * h)
             val vu = slice(yuvDirect, w * h, w * h / 2)
+            val nativeNv21 = { NativeCore.nativePreprocess(handle, NativeCore.FORMAT_NV21, w, h, 90, y, w, 1, vu, w, 2, null, 0, 0, null, dst, affine) }
+            // The Kotlin path on the same NV21 bytes: a direct buffer (camera planes) and a heap array (estimateNv21).
             val kFrame = Frame.Yuv(w, h, 90, arrayOf(yuvDirect, yuvDirect, yuvDirect), intArrayOf(0, w * h + 1, w * h), intArrayOf(w, w, w), intArrayOf(1, 2, 2))
-            val ktYuv = median(30) { pre.run(kFrame, null, dst, affine) }
-            val natYuv = median(30) {
-                NativeCore.nativePreprocess(handle, NativeCore.FORMAT_NV21, w, h, 90, y, w, 1, vu, w, 2, null, 0, 0, null, dst, affine)
-            }
+            val (ktYuv, natYuv) = medians(40, { pre.run(kFrame, null, dst, affine) }, nativeNv21)
             record("preprocess NV21 1920x1080 rot90 -> 256x256 NCHW", ktYuv, natYuv)
+            val hFrame = Frame.nv21(nv, w, h, 90)
+            val (ktHeap, natHeap) = medians(40, { pre.run(hFrame, null, dst, affine) }, nativeNv21)
+            record("preprocess NV21 byte[] 1920x1080 rot90 -> 256x256", ktHeap, natHeap)
         } finally {
             NativeCore.nativeDestroyProcessor(handle)
         }

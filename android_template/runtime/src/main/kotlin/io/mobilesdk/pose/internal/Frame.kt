@@ -4,14 +4,20 @@ import java.nio.ByteBuffer
 
 /**
  * A validated frame as the pipelines take it: stored orientation, clockwise [rotation] to upright.
- * Kinds: [Pixels] (Bitmap.getPixels ints, 0xAARRGGBB), [Yuv] (three planes; NV21 is a Yuv whose U and V
- * planes are views into one interleaved buffer).
+ * Kinds: [Pixels] (Bitmap.getPixels ints, 0xAARRGGBB), [Rgba] (one plane of R, G, B, A bytes), [Yuv] (three
+ * planes; NV21 is a Yuv whose U and V planes are views into one interleaved buffer). A crop (an Image's
+ * cropRect) is already applied: [width] x [height] is the visible region and the plane offsets point at its
+ * top-left pixel.
  */
 internal sealed class Frame(val width: Int, val height: Int, val rotation: Int) {
     val uprightWidth: Int get() = if (rotation == 90 || rotation == 270) height else width
     val uprightHeight: Int get() = if (rotation == 90 || rotation == 270) width else height
 
     class Pixels(val pixels: IntArray, width: Int, height: Int, val stride: Int, rotation: Int) :
+        Frame(width, height, rotation)
+
+    /** R, G, B, A bytes: pixel (row, col) at `offset + row * rowStride + col * 4` of [buffer] (absolute index). */
+    class Rgba(val buffer: ByteBuffer, val offset: Int, val rowStride: Int, width: Int, height: Int, rotation: Int) :
         Frame(width, height, rotation)
 
     /**

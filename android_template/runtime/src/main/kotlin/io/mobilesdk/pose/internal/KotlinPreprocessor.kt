@@ -10,14 +10,21 @@ import kotlin.math.floor
  * matrix, bilinear warp with black border taps, colour order, float32 `(v - mean) / std` or uint8
  * `floor(v + 0.5)`, NCHW or NHWC).
  *
- * Speed: nothing is allocated per call. The crop matrix is diagonal (scale + shift), so the source
- * coordinates are separable: x = f(u), y = g(v). They are computed once per call in double (a 1920-px frame
- * needs it: float puts 1e-4 px of error on the bilinear weights) into per-column and per-row tables of
- * (integer tap, weight); the pixel loop then only gathers four taps and blends them in float. Taps are read
- * from the stored frame through the rotation's index map, so the frame is never rotated or converted as a
- * whole. Not thread-safe (one per estimator; the estimator serialises calls).
+ * Speed: nothing is allocated per call (after the first call with a given output buffer). Only the samples
+ * the output needs are read: the crop matrix is diagonal (scale + shift), so the source coordinates are
+ * separable: x = f(u), y = g(v). They are computed once per call in double (a 1920-px frame needs it: float
+ * puts 1e-4 px of error on the bilinear weights) into per-column and per-row tables of (integer tap, weight)
+ * — for YUV, of the taps' Y/U/V byte offsets in the stored planes — and the pixel loop only gathers four
+ * taps, converts them (YUV: chroma products from 256-entry tables, branch-free clamps) and blends them in
+ * float, normalising as it stores. The frame is never rotated or converted as a whole. Results are exactly
+ * the earlier per-tap implementation's (same float operations in the same order). Not thread-safe (one per
+ * estimator; the estimator serialises calls).
  */
 internal class KotlinPreprocessor(val input: InputSpec) {
+    private companion object {
+        const val BITS_255 = 0x437F0000 // 255f
+    }
+
     private val w = input.width
     private val h = input.height
     private val matrix = DoubleArray(6)
@@ -26,20 +33,21 @@ internal class KotlinPreprocessor(val input: InputSpec) {
     private val colFx = FloatArray(w)
     private val rowY0 = IntArray(h)
     private val rowFy = FloatArray(h)
+
+    // YUV tap tables (warpYuv): per output column / row and tap, byte index parts and weights.
+    private val colY = IntArray(2 * w)
+    private val colU = IntArray(2 * w)
+    private val colV = IntArray(2 * w)
+    private val colW = FloatArray(2 * w)
+    private val rowY = IntArray(2 * h)
+    private val rowU = IntArray(2 * h)
+    private val rowV = IntArray(2 * h)
+    private val rowW = FloatArray(2 * h)
     private val values = FloatArray(3 * w * h) // output order: NCHW or NHWC, channels in model colour order
     private val bytes = if (input.dtype == InputSpec.DType.UINT8) ByteArray(3 * w * h) else null
-    private val meanF = FloatArray(3)
-    private val invStdF = FloatArray(3)
 
     /** Output channel c takes RGB channel srcChannel[c] (BGR models: 2, 1, 0). */
     private val srcChannel = if (input.color == InputSpec.Color.BGR) intArrayOf(2, 1, 0) else intArrayOf(0, 1, 2)
-
-    init {
-        for (c in 0 until 3) {
-            meanF[c] = input.mean[c].toFloat()
-            invStdF[c] = (1.0 / input.std[c]).toFloat()
-        }
-    }
 
     /**
      * Preprocess [frame] (already validated) with an optional upright-frame [roi] into [out] (direct or heap,
@@ -55,6 +63,7 @@ internal class KotlinPreprocessor(val input: InputSpec) {
         tables(upW, upH)
         when (frame) {
             is Frame.Pixels -> warpPixels(frame)
+            is Frame.Rgba -> warpRgba(frame)
             is Frame.Yuv -> warpYuv(frame)
         }
         write(out)
@@ -86,24 +95,30 @@ internal class KotlinPreprocessor(val input: InputSpec) {
         else -> x0.toInt()
     }
 
-    /** Stored index of upright (x, y) = base + x * dx + y * dy for the rotation (see Frame). */
-    private class IndexMap(val base: Int, val dx: Int, val dy: Int)
+    // Stored index of upright (x, y) = base + x * dx + y * dy for the rotation, set by [indexMap].
+    private var mapBase = 0
+    private var mapDx = 0
+    private var mapDy = 0
 
-    private fun indexMap(rotation: Int, width: Int, height: Int, stride: Int): IndexMap = when (rotation) {
-        0 -> IndexMap(0, 1, stride)
-        90 -> IndexMap((height - 1) * stride, -stride, 1)
-        180 -> IndexMap((height - 1) * stride + width - 1, -1, -stride)
-        else -> IndexMap(width - 1, stride, -1) // 270
+    /** [indexMap] for a frame whose pixels are [step] apart and rows [stride] apart, starting at [origin]. */
+    private fun indexMap(rotation: Int, width: Int, height: Int, origin: Int, step: Int, stride: Int) {
+        when (rotation) {
+            0 -> { mapBase = 0; mapDx = step; mapDy = stride }
+            90 -> { mapBase = (height - 1) * stride; mapDx = -stride; mapDy = step }
+            180 -> { mapBase = (height - 1) * stride + (width - 1) * step; mapDx = -step; mapDy = -stride }
+            else -> { mapBase = (width - 1) * step; mapDx = stride; mapDy = -step } // 270
+        }
+        mapBase += origin
     }
 
     private fun warpPixels(f: Frame.Pixels) {
         val px = f.pixels
         val upW = f.uprightWidth
         val upH = f.uprightHeight
-        val m = indexMap(f.rotation, f.width, f.height, f.stride)
-        val base = m.base
-        val dx = m.dx
-        val dy = m.dy
+        indexMap(f.rotation, f.width, f.height, 0, 1, f.stride)
+        val base = mapBase
+        val dx = mapDx
+        val dy = mapDy
         val plane = w * h
         val nchw = input.layout == InputSpec.Layout.NCHW
         val c0 = srcChannel[0]
@@ -138,128 +153,281 @@ internal class KotlinPreprocessor(val input: InputSpec) {
         }
     }
 
-    private fun warpYuv(f: Frame.Yuv) {
+    /** RGBA bytes: as [warpPixels] (same float operations), reading R, G, B at a pixel's first three bytes. */
+    private fun warpRgba(f: Frame.Rgba) {
+        val buf = f.buffer
+        if (buf.hasArray()) {
+            val a = buf.array()
+            val o = buf.arrayOffset()
+            warpRgbaWith(f) { a[o + it] }
+        } else {
+            warpRgbaWith(f) { buf.get(it) }
+        }
+    }
+
+    private inline fun warpRgbaWith(f: Frame.Rgba, crossinline at: (Int) -> Byte) {
         val upW = f.uprightWidth
         val upH = f.uprightHeight
+        indexMap(f.rotation, f.width, f.height, f.offset, 4, f.rowStride)
+        val base = mapBase
+        val dx = mapDx
+        val dy = mapDy
         val plane = w * h
         val nchw = input.layout == InputSpec.Layout.NCHW
         val c0 = srcChannel[0]
         val c2 = srcChannel[2]
-        val sampler = YuvSampler(f)
-        // Stored (sx, sy) of upright (x, y): sx = bx + x * xx + y * xy, sy = by + x * yx + y * yy.
-        val ws = f.width - 1
-        val hs = f.height - 1
-        val bx: Int; val xx: Int; val xy: Int; val by: Int; val yx: Int; val yy: Int
-        when (f.rotation) {
-            0 -> { bx = 0; xx = 1; xy = 0; by = 0; yx = 0; yy = 1 }
-            90 -> { bx = 0; xx = 0; xy = 1; by = hs; yx = -1; yy = 0 }
-            180 -> { bx = ws; xx = -1; xy = 0; by = hs; yx = 0; yy = -1 }
-            else -> { bx = ws; xx = 0; xy = -1; by = 0; yx = 1; yy = 0 }
-        }
-        val rgb = sampler.rgb
         for (v in 0 until h) {
             val y0 = rowY0[v]
             val fy = rowFy[v]
             val gy = 1f - fy
+            val okY0 = y0 in 0 until upH
+            val okY1 = y0 + 1 in 0 until upH
+            val row0 = base + y0 * dy
+            val row1 = row0 + dy
             for (u in 0 until w) {
                 val x0 = colX0[u]
                 val fx = colFx[u]
                 val gx = 1f - fx
+                val okX0 = x0 in 0 until upW
+                val okX1 = x0 + 1 in 0 until upW
+                val o0 = x0 * dx
                 var r = 0f
                 var g = 0f
                 var b = 0f
-                for (t in 0 until 4) {
-                    val x = x0 + (t and 1)
-                    val y = y0 + (t shr 1)
-                    if (x < 0 || x >= upW || y < 0 || y >= upH) continue // black tap
-                    val wt = (if (t and 1 == 0) gx else fx) * (if (t shr 1 == 0) gy else fy)
-                    sampler.sample(bx + x * xx + y * xy, by + x * yx + y * yy)
-                    r += wt * rgb[0]
-                    g += wt * rgb[1]
-                    b += wt * rgb[2]
+                for (c in 0 until 3) {
+                    val p00 = if (okY0 && okX0) at(row0 + o0 + c).toInt() and 0xFF else 0
+                    val p01 = if (okY0 && okX1) at(row0 + o0 + dx + c).toInt() and 0xFF else 0
+                    val p10 = if (okY1 && okX0) at(row1 + o0 + c).toInt() and 0xFF else 0
+                    val p11 = if (okY1 && okX1) at(row1 + o0 + dx + c).toInt() and 0xFF else 0
+                    val value = gy * (gx * p00 + fx * p01) + fy * (gx * p10 + fx * p11)
+                    when (c) {
+                        0 -> r = value
+                        1 -> g = value
+                        else -> b = value
+                    }
                 }
                 store(v * w + u, plane, nchw, if (c0 == 0) r else b, g, if (c2 == 2) b else r)
             }
         }
     }
 
-    /** Store the three output channels (already in model colour order) of pixel [i] into [values]. */
-    @Suppress("NOTHING_TO_INLINE")
-    private inline fun store(i: Int, plane: Int, nchw: Boolean, a: Float, b: Float, c: Float) {
-        if (nchw) {
-            values[i] = a
-            values[plane + i] = b
-            values[2 * plane + i] = c
+    /**
+     * YUV: per output pixel, its four bilinear taps converted to RGB one by one (only the samples the output
+     * needs are read). The rotation is an axis permutation, so a tap's stored Y / U / V byte index is a
+     * column part plus a row part: [tapTables] holds, per output column and row and per tap (0: floor,
+     * 1: floor + 1), those parts and the tap's weight (0 for a tap outside the frame, whose index is then any
+     * valid one). The value is `sum(w_col * w_row * rgb(tap))` over the taps in order (0,0), (1,0), (0,1),
+     * (1,1): the same float operations as adding only the taps inside the frame.
+     */
+    private fun warpYuv(f: Frame.Yuv) {
+        tapTables(f)
+        val yb = f.planes[0]
+        val ub = f.planes[1]
+        val vb = f.planes[2]
+        if (yb.hasArray() && ub.hasArray() && vb.hasArray()) {
+            warpYuvArrays(yb.array(), yb.arrayOffset(), ub.array(), ub.arrayOffset(), vb.array(), vb.arrayOffset())
         } else {
-            val o = 3 * i
-            values[o] = a
-            values[o + 1] = b
-            values[o + 2] = c
+            warpYuvBuffers(yb, ub, vb)
         }
     }
 
-    private fun write(out: ByteBuffer) {
-        val n = values.size
-        val nchw = input.layout == InputSpec.Layout.NCHW
+    private fun warpYuvArrays(ya: ByteArray, yo: Int, ua: ByteArray, uo: Int, va: ByteArray, vo: Int) =
+        warpYuvWith({ ya[yo + it] }, { ua[uo + it] }, { va[vo + it] })
+
+    private fun warpYuvBuffers(yb: ByteBuffer, ub: ByteBuffer, vb: ByteBuffer) =
+        warpYuvWith({ yb.get(it) }, { ub.get(it) }, { vb.get(it) })
+
+    // JFIF products per chroma byte b (v = b - 128f): the same float products the conversion would compute.
+    private val rOfV = FloatArray(256) { 1.402f * (it - 128f) }
+    private val gOfU = FloatArray(256) { 0.344136f * (it - 128f) }
+    private val gOfV = FloatArray(256) { 0.714136f * (it - 128f) }
+    private val bOfU = FloatArray(256) { 1.772f * (it - 128f) }
+
+    /**
+     * The pixel loop for one kind of plane storage ([yAt] etc. read the byte at an absolute index). A tap's
+     * RGB is JFIF from its Y, U, V (`R = Y + 1.402 V'`, `G = Y - 0.344136 U' - 0.714136 V'`,
+     * `B = Y + 1.772 U'`, U' = U - 128, each clamped to [0, 255], not rounded).
+     */
+    private inline fun warpYuvWith(crossinline yAt: (Int) -> Byte, crossinline uAt: (Int) -> Byte, crossinline vAt: (Int) -> Byte) {
         val plane = w * h
+        val nchw = input.layout == InputSpec.Layout.NCHW
+        val c0 = srcChannel[0]
+        val c2 = srcChannel[2]
+        val cY = colY
+        val cU = colU
+        val cV = colV
+        val cW = colW
+        val rv = rOfV
+        val gu = gOfU
+        val gv = gOfV
+        val bu = bOfU
+        for (v in 0 until h) {
+            val rY0 = rowY[2 * v]
+            val rY1 = rowY[2 * v + 1]
+            val rU0 = rowU[2 * v]
+            val rU1 = rowU[2 * v + 1]
+            val rV0 = rowV[2 * v]
+            val rV1 = rowV[2 * v + 1]
+            val wy0 = rowW[2 * v]
+            val wy1 = rowW[2 * v + 1]
+            for (u in 0 until w) {
+                val a = 2 * u
+                val b = a + 1
+                // taps in the order (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1), summed from 0
+                var wt = cW[a] * wy0
+                var y = (yAt(cY[a] + rY0).toInt() and 0xFF).toFloat()
+                var cu = uAt(cU[a] + rU0).toInt() and 0xFF
+                var cv = vAt(cV[a] + rV0).toInt() and 0xFF
+                var r = wt * clamp(y + rv[cv])
+                var g = wt * clamp(y - gu[cu] - gv[cv])
+                var bl = wt * clamp(y + bu[cu])
+                wt = cW[b] * wy0
+                y = (yAt(cY[b] + rY0).toInt() and 0xFF).toFloat()
+                cu = uAt(cU[b] + rU0).toInt() and 0xFF
+                cv = vAt(cV[b] + rV0).toInt() and 0xFF
+                r += wt * clamp(y + rv[cv])
+                g += wt * clamp(y - gu[cu] - gv[cv])
+                bl += wt * clamp(y + bu[cu])
+                wt = cW[a] * wy1
+                y = (yAt(cY[a] + rY1).toInt() and 0xFF).toFloat()
+                cu = uAt(cU[a] + rU1).toInt() and 0xFF
+                cv = vAt(cV[a] + rV1).toInt() and 0xFF
+                r += wt * clamp(y + rv[cv])
+                g += wt * clamp(y - gu[cu] - gv[cv])
+                bl += wt * clamp(y + bu[cu])
+                wt = cW[b] * wy1
+                y = (yAt(cY[b] + rY1).toInt() and 0xFF).toFloat()
+                cu = uAt(cU[b] + rU1).toInt() and 0xFF
+                cv = vAt(cV[b] + rV1).toInt() and 0xFF
+                r += wt * clamp(y + rv[cv])
+                g += wt * clamp(y - gu[cu] - gv[cv])
+                bl += wt * clamp(y + bu[cu])
+                store(v * w + u, plane, nchw, if (c0 == 0) r else bl, g, if (c2 == 2) bl else r)
+            }
+        }
+    }
+
+    @Suppress("NOTHING_TO_INLINE")
+    private inline fun clamp(x: Float): Float {
+        // Branch-free clamp to [0, 255] on the float's bits (no NaN here; -0 becomes +0, which no sum tells
+        // apart): a negative float's sign bit clears all bits (+0), and for non-negative floats the bits
+        // order as the values, so an int min against 255f's bits caps it.
+        val bits = java.lang.Float.floatToRawIntBits(x)
+        return java.lang.Float.intBitsToFloat(Math.min(bits and (bits shr 31).inv(), BITS_255))
+    }
+
+    /**
+     * Fills colY/U/V/W and rowY/U/V/W for [f] from the tap tables (see [warpYuv]). Upright x is stored x for
+     * rotations 0 and 180 and stored y for 90 and 270 (reversed for 180 / 90 as the rotation's index map).
+     */
+    private fun tapTables(f: Frame.Yuv) {
+        val upW = f.uprightWidth
+        val upH = f.uprightHeight
+        val swap = f.rotation == 90 || f.rotation == 270
+        // upright x -> stored coordinate along that axis: sx (or sy when swapped) = xBase + xSign * x
+        val xRev = f.rotation == 90 || f.rotation == 180
+        val yRev = f.rotation == 180 || f.rotation == 270
+        val xN = upW - 1
+        val yN = upH - 1
+        // byte strides of the stored axis upright x (resp. y) moves along, per plane (Y, then chroma U and V)
+        val xY = if (swap) f.rowStrides[0] else f.pixelStrides[0]
+        val xU = if (swap) f.rowStrides[1] else f.pixelStrides[1]
+        val xV = if (swap) f.rowStrides[2] else f.pixelStrides[2]
+        val yY = if (swap) f.pixelStrides[0] else f.rowStrides[0]
+        val yU = if (swap) f.pixelStrides[1] else f.rowStrides[1]
+        val yV = if (swap) f.pixelStrides[2] else f.rowStrides[2]
+        for (u in 0 until w) {
+            val x0 = colX0[u]
+            val fx = colFx[u]
+            for (t in 0 until 2) {
+                val x = x0 + t
+                val ok = x in 0 until upW
+                val s = if (!ok) 0 else if (xRev) xN - x else x
+                colY[2 * u + t] = s * xY
+                colU[2 * u + t] = (s shr 1) * xU
+                colV[2 * u + t] = (s shr 1) * xV
+                colW[2 * u + t] = if (!ok) 0f else if (t == 0) 1f - fx else fx
+            }
+        }
+        for (v in 0 until h) {
+            val y0 = rowY0[v]
+            val fy = rowFy[v]
+            for (t in 0 until 2) {
+                val y = y0 + t
+                val ok = y in 0 until upH
+                val s = if (!ok) 0 else if (yRev) yN - y else y
+                rowY[2 * v + t] = f.offsets[0] + s * yY
+                rowU[2 * v + t] = f.offsets[1] + (s shr 1) * yU
+                rowV[2 * v + t] = f.offsets[2] + (s shr 1) * yV
+                rowW[2 * v + t] = if (!ok) 0f else if (t == 0) 1f - fy else fy
+            }
+        }
+    }
+
+    /**
+     * Store the three output channels (already in model colour order) of pixel [i] into [values]: float32
+     * inputs normalised here (`(v - mean) * (1 / std)`, the single pass [write] then copies), uint8 raw.
+     */
+    @Suppress("NOTHING_TO_INLINE")
+    private inline fun store(i: Int, plane: Int, nchw: Boolean, a: Float, b: Float, c: Float) {
+        var x = a
+        var y = b
+        var z = c
+        if (bytes == null) {
+            x = (a - m0) * k0
+            y = (b - m1) * k1
+            z = (c - m2) * k2
+        }
+        if (nchw) {
+            values[i] = x
+            values[plane + i] = y
+            values[2 * plane + i] = z
+        } else {
+            val o = 3 * i
+            values[o] = x
+            values[o + 1] = y
+            values[o + 2] = z
+        }
+    }
+
+    private val m0 = input.mean[0].toFloat()
+    private val m1 = input.mean[1].toFloat()
+    private val m2 = input.mean[2].toFloat()
+    private val k0 = (1.0 / input.std[0]).toFloat()
+    private val k1 = (1.0 / input.std[1]).toFloat()
+    private val k2 = (1.0 / input.std[2]).toFloat()
+
+    // A float view of the last output buffer (the pipeline passes the same one every call: no per-call view).
+    private var lastOut: ByteBuffer? = null
+    private var lastFloats: java.nio.FloatBuffer? = null
+    private var lastBytes: ByteBuffer? = null
+
+    private fun write(out: ByteBuffer) {
         val bb = bytes
         if (bb != null) {
-            for (i in 0 until n) {
+            for (i in bb.indices) {
                 val q = floor(values[i] + 0.5f).toInt()
                 bb[i] = (if (q < 0) 0 else if (q > 255) 255 else q).toByte()
             }
-            val dup = out.duplicate()
-            dup.clear()
-            dup.put(bb)
+            var view = lastBytes
+            if (view == null || lastOut !== out) {
+                view = out.duplicate()
+                lastOut = out
+                lastBytes = view
+                lastFloats = null
+            }
+            view!!.clear()
+            view.put(bb)
             return
         }
-        for (c in 0 until 3) {
-            val m = meanF[c]
-            val k = invStdF[c]
-            if (nchw) {
-                for (i in c * plane until (c + 1) * plane) values[i] = (values[i] - m) * k
-            } else {
-                var i = c
-                while (i < n) {
-                    values[i] = (values[i] - m) * k
-                    i += 3
-                }
-            }
+        var fb = lastFloats
+        if (fb == null || lastOut !== out) {
+            fb = out.duplicate().order(ByteOrder.nativeOrder()).also { it.clear() }.asFloatBuffer()
+            lastOut = out
+            lastFloats = fb
+            lastBytes = null
         }
-        val fb = out.duplicate().order(ByteOrder.nativeOrder()).also { it.clear() }.asFloatBuffer()
+        fb!!.clear()
         fb.put(values)
     }
-}
-
-/**
- * Reads one stored pixel of a YUV frame and converts it to RGB (JFIF, clamped to [0, 255], not rounded;
- * chroma nearest: each 2x2 block shares its U and V), into [rgb].
- */
-internal class YuvSampler(f: Frame.Yuv) {
-    val rgb = FloatArray(3)
-    private val yp = f.planes[0]
-    private val up = f.planes[1]
-    private val vp = f.planes[2]
-    private val yo = f.offsets[0]
-    private val uo = f.offsets[1]
-    private val vo = f.offsets[2]
-    private val yrs = f.rowStrides[0]
-    private val yps = f.pixelStrides[0]
-    private val urs = f.rowStrides[1]
-    private val ups = f.pixelStrides[1]
-    private val vrs = f.rowStrides[2]
-    private val vps = f.pixelStrides[2]
-
-    fun sample(sx: Int, sy: Int) {
-        val yv = (yp.get(yo + sy * yrs + sx * yps).toInt() and 0xFF).toFloat()
-        val cx = sx shr 1
-        val cy = sy shr 1
-        val uv = (up.get(uo + cy * urs + cx * ups).toInt() and 0xFF) - 128f
-        val vv = (vp.get(vo + cy * vrs + cx * vps).toInt() and 0xFF) - 128f
-        rgb[0] = clamp(yv + 1.402f * vv)
-        rgb[1] = clamp(yv - 0.344136f * uv - 0.714136f * vv)
-        rgb[2] = clamp(yv + 1.772f * uv)
-    }
-
-    private fun clamp(x: Float): Float = if (x < 0f) 0f else if (x > 255f) 255f else x
 }

@@ -43,6 +43,10 @@ internal class ExecuTorchPipeline(
             is Frame.Pixels -> NativeCore.nativeEstimatePixels(
                 handle, frame.pixels, frame.width, frame.height, frame.stride, frame.rotation, roi, out,
             )
+            is Frame.Rgba -> NativeCore.nativeEstimate(
+                handle, NativeCore.FORMAT_RGBA8888, frame.width, frame.height, frame.rotation,
+                scratch.rgba(frame), frame.rowStride, 4, null, 0, 0, null, 0, 0, roi, out,
+            )
             is Frame.Yuv -> {
                 val nv21 = frame.nv21Bytes
                 if (nv21 != null) {

@@ -115,6 +115,10 @@ internal class NativeProcessor(spec: ModelSpec) : FrameProcessor {
             is Frame.Pixels -> NativeCore.nativePreprocessPixels(
                 handle, frame.pixels, frame.width, frame.height, frame.stride, frame.rotation, roi, input, affine,
             )
+            is Frame.Rgba -> NativeCore.nativePreprocess(
+                handle, NativeCore.FORMAT_RGBA8888, frame.width, frame.height, frame.rotation,
+                scratch.rgba(frame), frame.rowStride, 4, null, 0, 0, null, 0, 0, roi, input, affine,
+            )
             is Frame.Yuv -> {
                 val p = scratch.planes(frame)
                 NativeCore.nativePreprocess(
@@ -141,9 +145,9 @@ internal class NativeProcessor(spec: ModelSpec) : FrameProcessor {
 }
 
 /**
- * Direct-buffer views of a [Frame.Yuv] for the native core: planes that are already direct and start at
- * their offset are passed as they are (zero copy); heap buffers (and NV21 byte arrays) are copied into
- * reusable direct buffers.
+ * Direct-buffer views of a [Frame.Yuv] or [Frame.Rgba] for the native core: direct planes are passed as
+ * views from their offset (zero copy); heap buffers (and NV21 byte arrays) are copied into reusable direct
+ * buffers (kept between calls: each as large as the largest heap frame seen; Image planes are direct).
  */
 internal class PlaneScratch {
     class Planes {
@@ -190,6 +194,19 @@ internal class PlaneScratch {
             r.pixelStrides[i] = f.pixelStrides[i]
         }
         return r
+    }
+
+    /** The RGBA plane from the frame's first pixel: the caller's direct buffer (a view) or a reused copy. */
+    fun rgba(f: Frame.Rgba): ByteBuffer {
+        val src = f.buffer
+        val len = (f.height - 1) * f.rowStride + 4 * f.width
+        if (src.isDirect) return slice(src, f.offset, len)
+        val dst = ensure(0, len)
+        val s = src.duplicate()
+        s.limit(f.offset + len).position(f.offset)
+        dst.clear()
+        dst.put(s)
+        return slice(dst, 0, len)
     }
 
     private fun ensure(i: Int, len: Int): ByteBuffer {
