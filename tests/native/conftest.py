@@ -63,3 +63,54 @@ def nonfinite_ptes(movepose_pte, tmp_path_factory) -> dict[str, Path]:
         "nan": with_poisoned_bias(movepose_pte, "mlp_head_y.bias", 5, float("nan"), out),
         "inf": with_poisoned_bias(movepose_pte, "mlp_head_x.bias", 9, float("inf"), out),
     }
+
+
+@pytest.fixture(scope="session")
+def movepose_onnx(movepose_pte) -> dict:
+    """``movepose_pte``'s model exported to ONNX with its manifest embedded (``export_onnx_with_manifest``: the
+    host bench's ONNX Runtime export, NCHW float32 input), for the ONNX Runtime engine's tests. Cached in
+    TEST_CACHE/native-models keyed by the model's fingerprint, torch/onnx versions and the export code. Keys as
+    ``movepose_pte`` with ``onnx`` (``artifact``: the embedded manifest's artifact)."""
+    import hashlib
+    import inspect
+    import json
+    from importlib import metadata
+
+    from mobilesdk import fsops
+    from mobilesdk.bench import candidates
+    from tests.fixtures.artifacts import MODELS_CACHE
+
+    manifest = movepose_pte["manifest"]
+    source = inspect.getsource(candidates.export_onnx) + inspect.getsource(
+        candidates.export_onnx_with_manifest
+    )
+    key = hashlib.sha256(
+        "\0".join(
+            [
+                manifest["model"]["fingerprint"],
+                metadata.version("torch"),
+                metadata.version("onnx"),
+                source,
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    path = MODELS_CACHE / f"onnx-{key}" / f"{manifest['model']['id']}.onnx"
+    with fsops.locked(MODELS_CACHE / f".onnx-{key}.lock"):
+        if not path.is_file():
+            candidates.export_onnx_with_manifest(
+                movepose_pte["dir"],
+                path,
+                card_path=movepose_pte["card"],
+                checkpoint=movepose_pte["checkpoint"],
+            )
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    embedded = json.loads(props["mobilesdk_manifest"])
+    return {
+        **movepose_pte,
+        "onnx": path,
+        "model": path,
+        "artifact": embedded["artifacts"][0],
+        "embedded": embedded,
+    }
