@@ -82,6 +82,16 @@ EXPECTED = {
         "nativeErrorsSurfaceAsDocumentedExceptions",
     },
     "BenchmarkTest": {"decodeAndPreprocessTimings"},
+    "CameraInputsTest": {
+        "imagesGiveTheReferenceModelInputInKotlinAndNative",
+        "imagesAndRgbaFramesGiveTheKeypointsOfTheFrame",
+        "badImagesThrowClearMessages",
+        "bitmapConfigsBehaveAsDocumented",
+        "bitmapScratchStaysBoundedAfterALargeBitmap",
+        "mirrorSwapsFlipPairsAndMirrorsX",
+        "normalizedCoordinatesAreRelativeToTheUprightFrame",
+        "typedKeypointIdsLookUpByIndexAndRefuseAnotherModelsIds",
+    },
 }
 
 

@@ -17,3 +17,14 @@ class ImagePlane(val buffer: ByteBuffer, val rowStride: Int, val pixelStride: In
  * Direct buffers are read in place by the native core; heap buffers are copied once per call.
  */
 class YuvFrame(val width: Int, val height: Int, val y: ImagePlane, val u: ImagePlane, val v: ImagePlane)
+
+/**
+ * An RGBA_8888 frame as stored (before rotation): one plane of R, G, B, A bytes per pixel — the layout of an
+ * `android.media.Image` in `PixelFormat.RGBA_8888` (CameraX `OUTPUT_IMAGE_FORMAT_RGBA_8888`) and of
+ * `Bitmap.copyPixelsToBuffer` for ARGB_8888 bitmaps. The plane's pixel stride must be 4; its row stride may
+ * include padding (>= 4 x width). Alpha is ignored.
+ *
+ * Direct buffers are read in place (Kotlin and the native core); heap buffers are copied once per call for
+ * the native core.
+ */
+class RgbaFrame(val width: Int, val height: Int, val plane: ImagePlane)

@@ -23,13 +23,25 @@ import java.io.File
  * thread to run frames in parallel. [close] waits for a running call, is idempotent, and afterwards every
  * `estimate` throws [IllegalStateException].
  *
- * Errors: bad arguments (recycled or HARDWARE bitmaps, zero sizes, odd YUV sizes, rotations other than
- * 0/90/180/270, plane strides or lengths that do not fit the size, an ROI that is not finite, empty or
- * outside the frame, an Image that is not YUV_420_888) throw [IllegalArgumentException] and leave the
- * estimator usable; model, file and runtime failures throw [PoseException] with a status code.
+ * Errors: bad arguments (recycled, HARDWARE or ALPHA_8 bitmaps, zero sizes, odd YUV sizes, rotations other
+ * than 0/90/180/270, plane strides or lengths that do not fit the size, an ROI that is not finite, empty or
+ * outside the frame, an Image that is neither YUV_420_888 nor RGBA_8888, a crop rect outside the image)
+ * throw [IllegalArgumentException] and leave the estimator usable; model, file and runtime failures throw
+ * [PoseException] with a status code.
  *
  * Coordinates: results, ROIs and boxes are in *upright-frame* pixels — the frame after rotating it clockwise
- * by `rotationDegrees` (what the app displays), index convention (pixel row i, column j is (j, i)).
+ * by `rotationDegrees` (what the app displays), index convention (pixel row i, column j is (j, i)); each
+ * [Keypoint] also has them normalized to [0, 1]. For an [Image] the frame is its visible region
+ * (`image.cropRect`, which CameraX's `ImageProxy.cropRect` equals): point (0, 0) is the crop's top-left pixel
+ * after rotation, and the upright frame is the crop's size (rotated). YUV_420_888 shares chroma between 2x2
+ * pixel blocks, so a YUV crop rect with an odd edge is widened to even (left and top down, right and bottom
+ * up, at most one pixel each; within the image, whose size is even) and that widened rect is the frame; RGBA
+ * crops are used as they are. With [Options.mirror] x is mirrored and left/right swapped (front cameras).
+ *
+ * Memory kept between calls (beyond the engine): the model input and outputs, small per-size tables, for
+ * bitmaps one `IntArray` of at most [BITMAP_SCRATCH_PIXELS] pixels (larger bitmaps use a temporary array for
+ * that call only), and for heap-buffer planes a direct copy as large as the largest such frame (camera
+ * `Image` planes are direct and read in place).
  */
 interface PoseEstimator : Closeable {
     /** The model's contract (input, outputs, codec, keypoint names, skeleton). */
@@ -59,17 +71,32 @@ interface PoseEstimator : Closeable {
 
     val skeleton: List<SkeletonEdge> get() = spec.skeletonEdges
 
-    /** An upright [bitmap] (any config but HARDWARE; read through `getPixels`), optionally only [roi]. */
+    /**
+     * An upright [bitmap], optionally only [roi]. Configs: ARGB_8888 is read as is (`getPixels`, one copy of
+     * its pixels); RGB_565 and RGBA_F16 are converted to 8-bit ARGB by the same `getPixels` call (a per-pixel
+     * conversion of the whole bitmap on every call — F16 colours are also converted to sRGB and rounded to 8
+     * bits — so prefer ARGB_8888 for a stream); HARDWARE (no CPU pixels) and ALPHA_8 (no colour) throw
+     * [IllegalArgumentException].
+     */
     fun estimate(bitmap: Bitmap, roi: RectF? = null): PoseResult
 
     /** A [bitmap] that needs [rotationDegrees] clockwise to be upright; results in the rotated frame. */
     fun estimate(bitmap: Bitmap, rotationDegrees: Int, roi: RectF? = null): PoseResult
 
-    /** A camera frame (YUV_420_888, e.g. CameraX `ImageProxy.image`); [rotationDegrees] as CameraX reports it. */
+    /**
+     * A camera frame, e.g. CameraX's `imageProxy.image` with `imageProxy.imageInfo.rotationDegrees`:
+     * `ImageFormat.YUV_420_888` (CameraX's default) or `PixelFormat.RGBA_8888` (`OUTPUT_IMAGE_FORMAT_RGBA_8888`:
+     * one plane, pixel stride 4, any row stride). Only `image.cropRect` is used, and results are in that
+     * region's upright pixels (see [PoseEstimator] for odd YUV crops). The planes are read in place (direct
+     * buffers), nothing is kept after the call: the caller may close the image when this returns.
+     */
     fun estimate(image: Image, rotationDegrees: Int, roi: RectF? = null): PoseResult
 
     /** YUV_420_888 planes given directly (the layout of `Image.getPlanes()`). */
     fun estimate(frame: YuvFrame, rotationDegrees: Int, roi: RectF? = null): PoseResult
+
+    /** RGBA_8888 pixels given directly (one plane of R, G, B, A bytes; see [RgbaFrame]). */
+    fun estimate(frame: RgbaFrame, rotationDegrees: Int, roi: RectF? = null): PoseResult
 
     /** An NV21 byte array (Camera1 preview frames, `YuvImage`): width x height Y bytes, then V/U pairs. */
     fun estimateNv21(nv21: ByteArray, width: Int, height: Int, rotationDegrees: Int, roi: RectF? = null): PoseResult
@@ -115,6 +142,11 @@ interface PoseEstimator : Closeable {
      *   back to the reference kernels in TFLite 2.16).
      * @property modelFile load the model from this file instead of the packaged asset (e.g. downloaded at
      *   run time); it is checked against the spec's SHA-256 when the spec has one.
+     * @property mirror front cameras (default false): results in the mirrored upright frame, as a mirrored
+     *   preview shows it — x becomes `width - 1 - x` (normalized: `1 - x`), and each keypoint takes its
+     *   left/right partner's place by the model's flip pairs ([ModelSpec.flipPairs]), so "left_wrist" is the
+     *   wrist on the left of the mirrored picture's person. Boxes and [PoseResult.roi] are mirrored too; a
+     *   caller's ROI is given in the mirrored frame as well.
      */
     data class Options(
         val threads: Int = 0,
@@ -125,6 +157,7 @@ interface PoseEstimator : Closeable {
         val tracking: TrackingOptions = TrackingOptions(),
         val useXnnpack: Boolean = true,
         val modelFile: File? = null,
+        val mirror: Boolean = false,
     ) {
         init {
             require(threads >= 0) { "threads $threads must be >= 0 (0: the engine's default)" }
@@ -134,6 +167,9 @@ interface PoseEstimator : Closeable {
     }
 
     companion object {
+        /** The most bitmap pixels whose `getPixels` copy an estimator keeps between calls (8 MB: 1920x1080 fits). */
+        const val BITMAP_SCRATCH_PIXELS: Int = 2 * 1024 * 1024
+
         /**
          * An estimator for the model [spec] describes, loading its asset from the app (ExecuTorch: copied to
          * app storage once, SHA-256 checked; TFLite: memory-mapped, which needs the asset stored

@@ -4,14 +4,41 @@ import android.graphics.RectF
 
 /**
  * One keypoint in upright-frame pixels (the bitmap's pixels for `estimate(bitmap)`; the frame after
- * `rotationDegrees` for camera frames), index convention: pixel (row i, column j) is the point x = j, y = i.
+ * `rotationDegrees` for camera frames, and for an `Image` its visible `cropRect` region — see
+ * [PoseEstimator]), index convention: pixel (row i, column j) is the point x = j, y = i.
  *
  * [z] is the depth of 3-D models (integral-3d codec) in output-grid units (0 ..< depth bins; nearer is
- * smaller), null for 2-D models. [score] is the codec's confidence, whose scale depends on the model (SimCC:
- * softmax probability of the peak bin; heatmap: peak height; integral-3d: peak of the 2-D marginal); compare
- * it with [PoseEstimator.minKeypointScore], not with a fixed number.
+ * smaller), null for 2-D models. [score] is the codec's raw confidence, whose scale depends on the model
+ * (SimCC: softmax probability of the peak bin; heatmap: peak height; integral-3d: peak of the 2-D marginal);
+ * compare it with [PoseEstimator.minKeypointScore], not with a fixed number.
+ *
+ * [normalizedX], [normalizedY]: the same point relative to the upright frame, `(x + 0.5) / width` and
+ * `(y + 0.5) / height` — the frame's outer edges are 0 and 1 (pixel centres lie strictly inside), so
+ * `normalizedX * viewWidth` places the point on a view showing the whole frame at any size. A keypoint the
+ * model puts outside the frame has a value outside [0, 1] (not clamped). With [PoseEstimator.Options.mirror]
+ * both pixel and normalized coordinates are in the mirrored frame.
  */
-data class Keypoint(val name: String, val x: Float, val y: Float, val z: Float?, val score: Float)
+data class Keypoint(
+    val name: String,
+    val x: Float,
+    val y: Float,
+    val z: Float?,
+    val score: Float,
+    val normalizedX: Float,
+    val normalizedY: Float,
+)
+
+/**
+ * A keypoint of one model by index and name: the generated facades' `Keypoint` enums implement it, so
+ * `pose[MoveposeXs.Keypoint.LEFT_WRIST]` is checked at compile time ([Pose.get]).
+ */
+interface KeypointId {
+    /** Index in the model's keypoint order ([ModelSpec.keypointNames]). */
+    val index: Int
+
+    /** The manifest's keypoint name. */
+    val keypointName: String
+}
 
 /** A skeleton edge (limb) between two keypoints, by name, as the manifest lists it. */
 data class SkeletonEdge(val from: String, val to: String)
@@ -30,6 +57,18 @@ data class Pose(val keypoints: List<Keypoint>, val score: Float, val box: RectF?
         getOrNull(name) ?: throw IllegalArgumentException(
             "unknown keypoint '$name'; this model has: ${keypoints.joinToString(", ") { it.name }}"
         )
+
+    /**
+     * The keypoint [id] (a generated facade's `Keypoint` constant): by index, no name lookup. An [id] of
+     * another model (index out of range or another name there) throws [IllegalArgumentException].
+     */
+    operator fun get(id: KeypointId): Keypoint {
+        val k = keypoints.getOrNull(id.index)
+        require(k != null && k.name == id.keypointName) {
+            "keypoint ${id.keypointName} (index ${id.index}) is not this model's (it has ${keypoints.joinToString(", ") { it.name }})"
+        }
+        return k
+    }
 
     /** The keypoint called [name], or null when the model has none of that name. */
     fun getOrNull(name: String): Keypoint? {

@@ -2,7 +2,6 @@ package io.mobilesdk.pose.internal
 
 import android.content.Context
 import android.graphics.Bitmap
-import android.graphics.ImageFormat
 import android.graphics.RectF
 import android.media.Image
 import io.mobilesdk.pose.Keypoint
@@ -13,6 +12,7 @@ import io.mobilesdk.pose.PoseException
 import io.mobilesdk.pose.PoseResult
 import io.mobilesdk.pose.Timings
 import io.mobilesdk.pose.VideoTracker
+import io.mobilesdk.pose.RgbaFrame
 import io.mobilesdk.pose.YuvFrame
 import java.util.concurrent.atomic.AtomicInteger
 
@@ -130,37 +130,51 @@ internal class DefaultPoseEstimator(
         synchronized(lock) {
             checkOpen()
             require(!bitmap.isRecycled) { "bitmap is recycled" }
-            // Config.HARDWARE exists from API 26; compare by name so minSdk 24 devices do not fail on it.
-            require(bitmap.config?.name != "HARDWARE") {
+            // Config.HARDWARE and RGBA_F16 exist from API 26; compare by name so minSdk 24 devices do not fail on it.
+            val config = bitmap.config?.name
+            require(config != "HARDWARE") {
                 "HARDWARE bitmaps have no CPU pixels; pass bitmap.copy(Bitmap.Config.ARGB_8888, false)"
+            }
+            require(config != "ALPHA_8") {
+                "ALPHA_8 bitmaps hold only alpha, no colour (they would read as black); draw the picture into an ARGB_8888 bitmap"
             }
             val w = bitmap.width
             val h = bitmap.height
             FrameChecks.size(w, h, "bitmap")
             FrameChecks.rotation(rotationDegrees)
-            if (pixels.size < w * h) pixels = IntArray(w * h)
-            bitmap.getPixels(pixels, 0, w, 0, 0, w, h)
+            val n = w.toLong() * h
+            // Bounded scratch: frames up to BITMAP_SCRATCH_PIXELS reuse one kept array; larger ones (photos) get a
+            // temporary array for this call only (nothing large outlives the call).
+            val px = if (n <= PoseEstimator.BITMAP_SCRATCH_PIXELS) {
+                if (pixels.size < n) pixels = IntArray(n.toInt())
+                pixels
+            } else {
+                require(n <= Int.MAX_VALUE) { "bitmap ${w}x$h: too many pixels" }
+                IntArray(n.toInt())
+            }
+            bitmap.getPixels(px, 0, w, 0, 0, w, h) // RGB_565 / RGBA_F16: converted to 8-bit ARGB here
             val copyUs = (System.nanoTime() - t0) / 1000
-            return run(Frame.Pixels(pixels, w, h, w, rotationDegrees), roi, t0, copyUs)
+            return run(Frame.Pixels(px, w, h, w, rotationDegrees), roi, t0, copyUs)
         }
     }
 
+    /** The bitmap scratch array's size in pixels (instrumentation for the JVM tests: it stays bounded). */
+    internal val bitmapScratchPixels: Int get() = synchronized(lock) { pixels.size }
+
     override fun estimate(image: Image, rotationDegrees: Int, roi: RectF?): PoseResult {
-        val frame = synchronized(lock) {
+        val t0 = System.nanoTime()
+        synchronized(lock) {
             checkOpen()
-            require(image.format == ImageFormat.YUV_420_888) {
-                "image format ${image.format} is not YUV_420_888 (${ImageFormat.YUV_420_888}); for JPEG/RGBA images decode them to a Bitmap"
-            }
-            val p = image.planes
-            require(p.size == 3) { "a YUV_420_888 image has 3 planes, got ${p.size}" }
-            YuvFrame(
-                image.width, image.height,
-                io.mobilesdk.pose.ImagePlane(p[0].buffer, p[0].rowStride, p[0].pixelStride),
-                io.mobilesdk.pose.ImagePlane(p[1].buffer, p[1].rowStride, p[1].pixelStride),
-                io.mobilesdk.pose.ImagePlane(p[2].buffer, p[2].rowStride, p[2].pixelStride),
-            )
+            return run(FrameInputs.image(image, rotationDegrees), roi, t0, 0)
         }
-        return estimate(frame, rotationDegrees, roi)
+    }
+
+    override fun estimate(frame: RgbaFrame, rotationDegrees: Int, roi: RectF?): PoseResult {
+        val t0 = System.nanoTime()
+        synchronized(lock) {
+            checkOpen()
+            return run(FrameInputs.rgba(frame, rotationDegrees), roi, t0, 0)
+        }
     }
 
     override fun estimate(frame: YuvFrame, rotationDegrees: Int, roi: RectF?): PoseResult {
@@ -223,7 +237,8 @@ internal class DefaultPoseEstimator(
         val callerRoi = roi?.let { floatArrayOf(it.left, it.top, it.right, it.bottom) }
         if (callerRoi != null) FrameChecks.roi(callerRoi, upW, upH)
         val useTracker = tracker != null && callerRoi == null
-        val box = callerRoi ?: if (useTracker) tracker?.roi(upW, upH) else null
+        // mirror: the caller's ROI is in the mirrored frame; the pipeline and tracker work unmirrored
+        val box = (if (options.mirror) mirrored(callerRoi, upW) else callerRoi) ?: if (useTracker) tracker?.roi(upW, upH) else null
         pipelineCalls.incrementAndGet()
         maxPipelineCallsInFlight.accumulateAndGet(pipelineCallsInFlight.incrementAndGet()) { a, b -> maxOf(a, b) }
         try {
@@ -232,7 +247,7 @@ internal class DefaultPoseEstimator(
             pipelineCallsInFlight.decrementAndGet()
         }
         if (useTracker) tracker?.update(out, upW, upH)
-        val pose = pose()
+        val pose = pose(upW, upH)
         val total = (System.nanoTime() - t0) / 1e6f
         val timings = Timings(
             preprocessMs = (out[4 * k + 7] + copyUs) / 1000f,
@@ -244,23 +259,29 @@ internal class DefaultPoseEstimator(
         return PoseResult(
             if (keep) listOf(pose) else emptyList(),
             timings,
-            box?.let { RectF(it[0], it[1], it[2], it[3]) },
+            (if (options.mirror) mirrored(box, upW) else box)?.let { RectF(it[0], it[1], it[2], it[3]) },
         )
     }
 
-    private fun pose(): Pose {
+    /**
+     * Keypoints from [out] in the upright [upW] x [upH] frame (normalized too); with [PoseEstimator.Options.mirror]
+     * keypoint j takes its flip partner's point, mirrored (x -> upW - 1 - x).
+     */
+    private fun pose(upW: Int, upH: Int): Pose {
         val names = spec.keypointNames
         var l = Float.POSITIVE_INFINITY
         var t = Float.POSITIVE_INFINITY
         var r = Float.NEGATIVE_INFINITY
         var b = Float.NEGATIVE_INFINITY
         val list = ArrayList<Keypoint>(k)
+        val mirror = options.mirror
         for (j in 0 until k) {
-            val x = out[4 * j]
-            val y = out[4 * j + 1]
-            val z = out[4 * j + 2]
-            val s = out[4 * j + 3]
-            list.add(Keypoint(names[j], x, y, if (z.isNaN()) null else z, s))
+            val src = if (mirror) flipPartner[j] else j
+            val x = if (mirror) upW - 1 - out[4 * src] else out[4 * src]
+            val y = out[4 * src + 1]
+            val z = out[4 * src + 2]
+            val s = out[4 * src + 3]
+            list.add(Keypoint(names[j], x, y, if (z.isNaN()) null else z, s, (x + 0.5f) / upW, (y + 0.5f) / upH))
             if (s >= minKeypointScore) {
                 l = minOf(l, x); t = minOf(t, y); r = maxOf(r, x); b = maxOf(b, y)
             }
@@ -268,4 +289,11 @@ internal class DefaultPoseEstimator(
         val box = if (l <= r) RectF(l, t, r, b) else null
         return Pose(list, out[4 * k], box)
     }
+
+    /** Keypoint j's left/right partner by the model's flip pairs (itself when it has none). */
+    private val flipPartner = IntArray(k) { it }.also { p -> for ((a, c) in spec.flipPairs) { p[a] = c; p[c] = a } }
+
+    /** [roi] (left, top, right, bottom) mirrored horizontally in a frame [width] wide (its own inverse). */
+    private fun mirrored(roi: FloatArray?, width: Int): FloatArray? =
+        roi?.let { floatArrayOf(width - it[2], it[1], width - it[0], it[3]) }
 }

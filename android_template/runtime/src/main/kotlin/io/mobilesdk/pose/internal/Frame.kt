@@ -1,5 +1,10 @@
 package io.mobilesdk.pose.internal
 
+import android.graphics.ImageFormat
+import android.graphics.PixelFormat
+import android.media.Image
+import io.mobilesdk.pose.RgbaFrame
+import io.mobilesdk.pose.YuvFrame
 import java.nio.ByteBuffer
 
 /**
@@ -93,5 +98,98 @@ internal object FrameChecks {
         require(minOf(r, width.toFloat()) > maxOf(l, 0f) && minOf(b, height.toFloat()) > maxOf(t, 0f)) {
             "roi ${roi.contentToString()}: lies outside the ${width}x$height frame"
         }
+    }
+}
+
+/**
+ * The public inputs (Image, [YuvFrame], [RgbaFrame]) as validated [Frame]s that read the caller's buffers in
+ * place (nothing is copied or allocated beyond the small Frame objects).
+ */
+internal object FrameInputs {
+    /**
+     * An `android.media.Image` (YUV_420_888 or RGBA_8888) cropped to its `cropRect`. YUV crops with an odd
+     * edge are widened to even (left/top down, right/bottom up; the image size is even), so each 2x2 chroma
+     * block stays whole; RGBA crops are exact.
+     */
+    fun image(image: Image, rotation: Int): Frame {
+        FrameChecks.rotation(rotation)
+        val format = image.format
+        val w = image.width
+        val h = image.height
+        val yuv = format == ImageFormat.YUV_420_888
+        require(yuv || format == PixelFormat.RGBA_8888) {
+            "image format $format is neither YUV_420_888 (${ImageFormat.YUV_420_888}) nor RGBA_8888 (${PixelFormat.RGBA_8888}); " +
+                "for JPEG images decode them to a Bitmap"
+        }
+        FrameChecks.size(w, h, "image")
+        val crop = image.cropRect
+        var l = crop.left
+        var t = crop.top
+        var r = crop.right
+        var b = crop.bottom
+        require(l >= 0 && t >= 0 && r <= w && b <= h && r > l && b > t) {
+            "image cropRect $crop: must be non-empty and inside the ${w}x$h image"
+        }
+        val p = image.planes
+        if (!yuv) {
+            require(p.size == 1) { "an RGBA_8888 image has 1 plane, got ${p.size}" }
+            return rgba(p[0].buffer, p[0].rowStride, p[0].pixelStride, w, h, l, t, r - l, b - t, rotation)
+        }
+        require(p.size == 3) { "a YUV_420_888 image has 3 planes, got ${p.size}" }
+        FrameChecks.evenYuv(w, h, "YUV_420_888")
+        l = l and 1.inv()
+        t = t and 1.inv()
+        r += r and 1
+        b += b and 1
+        return yuv(
+            p[0].buffer, p[0].rowStride, p[0].pixelStride, p[1].buffer, p[1].rowStride, p[1].pixelStride,
+            p[2].buffer, p[2].rowStride, p[2].pixelStride, w, h, l, t, r - l, b - t, rotation,
+        )
+    }
+
+    fun yuv(frame: YuvFrame, rotation: Int): Frame.Yuv {
+        FrameChecks.rotation(rotation)
+        FrameChecks.evenYuv(frame.width, frame.height, "YUV_420_888")
+        val (y, u, v) = Triple(frame.y, frame.u, frame.v)
+        return yuv(
+            y.buffer, y.rowStride, y.pixelStride, u.buffer, u.rowStride, u.pixelStride, v.buffer, v.rowStride, v.pixelStride,
+            frame.width, frame.height, 0, 0, frame.width, frame.height, rotation,
+        )
+    }
+
+    fun rgba(frame: RgbaFrame, rotation: Int): Frame.Rgba {
+        FrameChecks.rotation(rotation)
+        FrameChecks.size(frame.width, frame.height, "RGBA frame")
+        val p = frame.plane
+        return rgba(p.buffer, p.rowStride, p.pixelStride, frame.width, frame.height, 0, 0, frame.width, frame.height, rotation)
+    }
+
+    /** The [cw] x [ch] region at ([cl], [ct]) (even) of a [w] x [h] YUV_420_888 frame's planes. */
+    private fun yuv(
+        y: ByteBuffer, yrs: Int, yps: Int, u: ByteBuffer, urs: Int, ups: Int, v: ByteBuffer, vrs: Int, vps: Int,
+        w: Int, h: Int, cl: Int, ct: Int, cw: Int, ch: Int, rotation: Int,
+    ): Frame.Yuv {
+        val buffers = arrayOf(y, u, v)
+        val rs = intArrayOf(yrs, urs, vrs)
+        val ps = intArrayOf(yps, ups, vps)
+        val offsets = IntArray(3)
+        for (i in 0 until 3) {
+            val sub = if (i == 0) 1 else 2
+            // the whole plane must fit, as for an uncropped frame
+            FrameChecks.plane("YUV_420_888", i, buffers[i].limit(), 0, h / sub, w / sub, rs[i], ps[i])
+            offsets[i] = (ct / sub) * rs[i] + (cl / sub) * ps[i]
+        }
+        return Frame.Yuv(cw, ch, rotation, buffers, offsets, rs, ps)
+    }
+
+    /** The [cw] x [ch] region at ([cl], [ct]) of a [w] x [h] RGBA_8888 plane. */
+    private fun rgba(
+        buf: ByteBuffer, rowStride: Int, pixelStride: Int, w: Int, h: Int, cl: Int, ct: Int, cw: Int, ch: Int, rotation: Int,
+    ): Frame.Rgba {
+        require(pixelStride == 4) { "RGBA_8888 plane: pixel stride must be 4, got $pixelStride" }
+        require(rowStride >= 4 * w) { "RGBA_8888 plane: row stride $rowStride is smaller than a row ($w pixels x 4 bytes)" }
+        val need = (h - 1).toLong() * rowStride + 4L * w
+        require(buf.limit() >= need) { "RGBA_8888 plane: ${buf.limit()} bytes, a ${w}x$h frame needs $need" }
+        return Frame.Rgba(buf, ct * rowStride + 4 * cl, rowStride, cw, ch, rotation)
     }
 }
