@@ -10,6 +10,8 @@ what                   rule                                      ``movepose-xs``
 =====================  ========================================  ================================
 class stem             PascalCase words; ``Model`` before a digit ``MoveposeXs``
 facade class           stem + ``PoseEstimator``                  ``MoveposeXsPoseEstimator``
+keypoint constant      UPPER_SNAKE words; ``K_`` before a digit;  ``left_wrist`` -> ``LEFT_WRIST``
+                       ``_<index>`` when taken
 package segment        lowercase words joined by ``_``; ``_``     ``movepose_xs``
                        before a digit; keywords get ``_`` after
 Kotlin package         ``io.mobilesdk.models.<segment>.<runtime>``  ``io.mobilesdk.models.movepose_xs.executorch``
@@ -172,6 +174,23 @@ def model_package(model_id: str, runtime: str) -> str:
 def artifact_id(model_id: str, runtime: str) -> str:
     """Maven artifactId (also the AAR's file stem): ``<id>-<runtime>`` in lowercase kebab-case."""
     return "-".join(w.lower() for w in [*words(model_id), *words(runtime)])
+
+
+def keypoint_constants(names: list[str]) -> list[str]:
+    """One Kotlin enum constant per keypoint name: UPPER_SNAKE of its words (``left_wrist`` -> ``LEFT_WRIST``,
+    ``épaule`` -> ``EPAULE``); ``K_`` before a leading digit; a name whose constant is already taken gets
+    ``_<index>`` appended (constants are upper case, so never a Kotlin or Java keyword)."""
+    out: list[str] = []
+    taken: set[str] = set()
+    for i, name in enumerate(names):
+        const = "_".join(w.upper() for w in words(name))
+        if const[0].isdigit():
+            const = "K_" + const
+        if const in taken:
+            const = f"{const}_{i}"
+        taken.add(const)
+        out.append(const)
+    return out
 
 
 # ---- literals ----------------------------------------------------------------------------------------------

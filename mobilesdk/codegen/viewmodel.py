@@ -146,6 +146,8 @@ class ModuleView:
     codec_params: str
     keypoint_names: tuple[str, ...]  # literals
     first_keypoint: str  # literal, for the usage example
+    keypoint_constants: tuple[str, ...]  # the facade's Keypoint enum constants, in model order
+    skeleton_constants: tuple[tuple[str, str], ...]  # the skeleton's edges as pairs of those constants
     num_keypoints: int
     skeleton: str  # listOf(a to b, ...) literal
     flip_pairs: str
@@ -259,6 +261,7 @@ def build_view(manifest: mf.Manifest, recipe: str) -> ModuleView:
     engine = ENGINES[entry.runtime]
     versions = runtime_versions()
     names = [str(n) for n in manifest.keypoints["names"]]
+    constants = naming.keypoint_constants(names)
     text = embedded_manifest_json(manifest, recipe)
     package = naming.model_package(manifest.id, entry.runtime)
     return ModuleView(
@@ -289,6 +292,10 @@ def build_view(manifest: mf.Manifest, recipe: str) -> ModuleView:
         codec_params=naming.kotlin_value(dict(manifest.codec.get("params") or {})),
         keypoint_names=tuple(naming.kotlin_string(n) for n in names),
         first_keypoint=naming.kotlin_string(names[0]),
+        keypoint_constants=tuple(constants),
+        skeleton_constants=tuple(
+            (constants[int(a)], constants[int(b)]) for a, b in (manifest.keypoints.get("skeleton") or [])
+        ),
         num_keypoints=len(names),
         skeleton=_pairs(manifest.keypoints.get("skeleton")),
         flip_pairs=_pairs(manifest.keypoints.get("flip_pairs")),

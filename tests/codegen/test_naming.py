@@ -98,3 +98,24 @@ def test_kotlin_numbers_and_values():
     )
     with pytest.raises(TypeError):
         naming.kotlin_value(object())
+
+
+def test_keypoint_constants_are_unique_upper_case_identifiers():
+    names = [
+        "left_wrist",
+        'say "cheese"',
+        "${x}",
+        "épaule",
+        "3d-point",
+        "left wrist",
+        "Left-Wrist",
+        "",
+        "tab\there",
+    ]
+    consts = naming.keypoint_constants(names)
+    assert consts[:5] == ["LEFT_WRIST", "SAY_CHEESE", "X", "EPAULE", "K_3D_POINT"]
+    assert consts[5:7] == ["LEFT_WRIST_5", "LEFT_WRIST_6"]  # taken: the index makes it unique
+    assert consts[7].startswith("M") and consts[8] == "TAB_HERE"
+    assert len(set(consts)) == len(consts)
+    assert all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", c) for c in consts)
+    assert naming.keypoint_constants(["a", "a", "a_1"]) == ["A", "A_1", "A_1_2"]

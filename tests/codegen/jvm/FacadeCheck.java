@@ -1,3 +1,4 @@
+import io.mobilesdk.pose.KeypointId;
 import io.mobilesdk.pose.ModelSpec;
 import java.lang.reflect.Field;
 import java.util.List;
@@ -6,12 +7,36 @@ import java.util.Objects;
 /**
  * For each generated facade class named on the command line: its SPEC (the constants the templates wrote)
  * must equal what the runtime parses from its own MANIFEST_JSON (ModelSpec.fromManifest), field by field, and
- * KEYPOINT_NAMES must be the spec's names. Prints "OK <class>" or "FAIL <class>: <field>" per class.
+ * KEYPOINT_NAMES must be the spec's names; the typed accessors (the nested Keypoint enum: one constant per
+ * keypoint with its index and name, in model order; SKELETON_EDGES: the spec's skeleton as pairs of those
+ * constants) must agree with it. Prints "OK <class>" or "FAIL <class>: <field>" per class.
  */
 public final class FacadeCheck {
     private static Object get(Class<?> cls, String name) throws Exception {
         Field f = cls.getField(name);
         return f.get(null);
+    }
+
+    /** null when the Keypoint enum and SKELETON_EDGES match [spec], else what differs. */
+    private static String typedAccessors(Class<?> facade, ModelSpec spec) throws Exception {
+        Object[] constants = Class.forName(facade.getName() + "$Keypoint").getEnumConstants();
+        List<String> names = spec.getKeypointNames();
+        if (constants.length != names.size()) return "Keypoint enum has " + constants.length + " constants";
+        for (int i = 0; i < constants.length; i++) {
+            KeypointId id = (KeypointId) constants[i];
+            if (id.getIndex() != i || !id.getKeypointName().equals(names.get(i))) return "Keypoint." + constants[i] + " is " + id.getIndex() + "/" + id.getKeypointName();
+        }
+        List<?> edges = (List<?>) get(facade, "SKELETON_EDGES");
+        List<?> skeleton = spec.getSkeleton();
+        if (edges.size() != skeleton.size()) return "SKELETON_EDGES size";
+        for (int i = 0; i < edges.size(); i++) {
+            kotlin.Pair<?, ?> e = (kotlin.Pair<?, ?>) edges.get(i);
+            kotlin.Pair<?, ?> s = (kotlin.Pair<?, ?>) skeleton.get(i);
+            if (((KeypointId) e.getFirst()).getIndex() != (Integer) s.getFirst() || ((KeypointId) e.getSecond()).getIndex() != (Integer) s.getSecond()) {
+                return "SKELETON_EDGES[" + i + "]";
+            }
+        }
+        return null;
     }
 
     public static void main(String[] args) throws Exception {
@@ -37,6 +62,7 @@ public final class FacadeCheck {
             else if (!((List<?>) get(cls, "KEYPOINT_NAMES")).equals(spec.getKeypointNames())) bad = "KEYPOINT_NAMES";
             else if (spec.getRandomWeights() != parsed.getRandomWeights()) bad = "randomWeights";
             else if (!get(cls, "RANDOM_WEIGHTS").equals(spec.getRandomWeights())) bad = "RANDOM_WEIGHTS";
+            if (bad == null) bad = typedAccessors(cls, spec);
             System.out.println(bad == null ? "OK " + name : "FAIL " + name + ": " + bad);
             if (bad != null) failures++;
         }

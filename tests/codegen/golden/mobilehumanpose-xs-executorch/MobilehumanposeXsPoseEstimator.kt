@@ -5,6 +5,7 @@ package io.mobilesdk.models.mobilehumanpose_xs.executorch
 import android.content.Context
 import io.mobilesdk.pose.CodecSpec
 import io.mobilesdk.pose.InputSpec
+import io.mobilesdk.pose.KeypointId
 import io.mobilesdk.pose.ModelSpec
 import io.mobilesdk.pose.OutputSpec
 import io.mobilesdk.pose.PoseEstimator
@@ -22,7 +23,7 @@ import io.mobilesdk.pose.PoseEstimator
  * ```
  * val estimator = MobilehumanposeXsPoseEstimator.create(context, PoseEstimator.Options(threads = 4))
  * val result = estimator.estimate(bitmap)
- * val keypoint = result.poses.first()["pelvis"]
+ * val keypoint = result.poses.first()[MobilehumanposeXsPoseEstimator.Keypoint.PELVIS] // or by name: ["pelvis"]
  * estimator.close()
  * ```
  */
@@ -60,6 +61,52 @@ object MobilehumanposeXsPoseEstimator {
         "right_elbow",
         "right_wrist",
         "thorax",
+    )
+
+    /**
+     * The model's keypoints as typed constants, in model order: `pose[MobilehumanposeXsPoseEstimator.Keypoint.PELVIS]`
+     * is checked by the compiler and looks the keypoint up by index ([KEYPOINT_NAMES] stay for generic code).
+     */
+    enum class Keypoint(override val index: Int, override val keypointName: String) : KeypointId {
+        PELVIS(0, "pelvis"),
+        RIGHT_HIP(1, "right_hip"),
+        RIGHT_KNEE(2, "right_knee"),
+        RIGHT_ANKLE(3, "right_ankle"),
+        LEFT_HIP(4, "left_hip"),
+        LEFT_KNEE(5, "left_knee"),
+        LEFT_ANKLE(6, "left_ankle"),
+        TORSO(7, "torso"),
+        NECK(8, "neck"),
+        NOSE(9, "nose"),
+        HEAD(10, "head"),
+        LEFT_SHOULDER(11, "left_shoulder"),
+        LEFT_ELBOW(12, "left_elbow"),
+        LEFT_WRIST(13, "left_wrist"),
+        RIGHT_SHOULDER(14, "right_shoulder"),
+        RIGHT_ELBOW(15, "right_elbow"),
+        RIGHT_WRIST(16, "right_wrist"),
+        THORAX(17, "thorax"),
+    }
+
+    /** The skeleton's edges (limbs) as typed pairs, for drawing: `pose[a]` to `pose[b]`. */
+    @JvmField
+    val SKELETON_EDGES: List<Pair<Keypoint, Keypoint>> = listOf(
+        Keypoint.PELVIS to Keypoint.TORSO,
+        Keypoint.TORSO to Keypoint.NECK,
+        Keypoint.NECK to Keypoint.NOSE,
+        Keypoint.NOSE to Keypoint.HEAD,
+        Keypoint.NECK to Keypoint.LEFT_SHOULDER,
+        Keypoint.LEFT_SHOULDER to Keypoint.LEFT_ELBOW,
+        Keypoint.LEFT_ELBOW to Keypoint.LEFT_WRIST,
+        Keypoint.NECK to Keypoint.RIGHT_SHOULDER,
+        Keypoint.RIGHT_SHOULDER to Keypoint.RIGHT_ELBOW,
+        Keypoint.RIGHT_ELBOW to Keypoint.RIGHT_WRIST,
+        Keypoint.PELVIS to Keypoint.RIGHT_HIP,
+        Keypoint.RIGHT_HIP to Keypoint.RIGHT_KNEE,
+        Keypoint.RIGHT_KNEE to Keypoint.RIGHT_ANKLE,
+        Keypoint.PELVIS to Keypoint.LEFT_HIP,
+        Keypoint.LEFT_HIP to Keypoint.LEFT_KNEE,
+        Keypoint.LEFT_KNEE to Keypoint.LEFT_ANKLE,
     )
 
     @JvmField

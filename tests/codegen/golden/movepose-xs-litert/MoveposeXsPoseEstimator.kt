@@ -5,6 +5,7 @@ package io.mobilesdk.models.movepose_xs.litert
 import android.content.Context
 import io.mobilesdk.pose.CodecSpec
 import io.mobilesdk.pose.InputSpec
+import io.mobilesdk.pose.KeypointId
 import io.mobilesdk.pose.ModelSpec
 import io.mobilesdk.pose.OutputSpec
 import io.mobilesdk.pose.PoseEstimator
@@ -23,7 +24,7 @@ import io.mobilesdk.pose.PoseEstimator
  * ```
  * val estimator = MoveposeXsPoseEstimator.create(context, PoseEstimator.Options(threads = 4))
  * val result = estimator.estimate(bitmap)
- * val keypoint = result.poses.first()["nose"]
+ * val keypoint = result.poses.first()[MoveposeXsPoseEstimator.Keypoint.NOSE] // or by name: ["nose"]
  * estimator.close()
  * ```
  */
@@ -60,6 +61,54 @@ object MoveposeXsPoseEstimator {
         "right_knee",
         "left_ankle",
         "right_ankle",
+    )
+
+    /**
+     * The model's keypoints as typed constants, in model order: `pose[MoveposeXsPoseEstimator.Keypoint.NOSE]`
+     * is checked by the compiler and looks the keypoint up by index ([KEYPOINT_NAMES] stay for generic code).
+     */
+    enum class Keypoint(override val index: Int, override val keypointName: String) : KeypointId {
+        NOSE(0, "nose"),
+        LEFT_EYE(1, "left_eye"),
+        RIGHT_EYE(2, "right_eye"),
+        LEFT_EAR(3, "left_ear"),
+        RIGHT_EAR(4, "right_ear"),
+        LEFT_SHOULDER(5, "left_shoulder"),
+        RIGHT_SHOULDER(6, "right_shoulder"),
+        LEFT_ELBOW(7, "left_elbow"),
+        RIGHT_ELBOW(8, "right_elbow"),
+        LEFT_WRIST(9, "left_wrist"),
+        RIGHT_WRIST(10, "right_wrist"),
+        LEFT_HIP(11, "left_hip"),
+        RIGHT_HIP(12, "right_hip"),
+        LEFT_KNEE(13, "left_knee"),
+        RIGHT_KNEE(14, "right_knee"),
+        LEFT_ANKLE(15, "left_ankle"),
+        RIGHT_ANKLE(16, "right_ankle"),
+    }
+
+    /** The skeleton's edges (limbs) as typed pairs, for drawing: `pose[a]` to `pose[b]`. */
+    @JvmField
+    val SKELETON_EDGES: List<Pair<Keypoint, Keypoint>> = listOf(
+        Keypoint.LEFT_ANKLE to Keypoint.LEFT_KNEE,
+        Keypoint.LEFT_KNEE to Keypoint.LEFT_HIP,
+        Keypoint.RIGHT_ANKLE to Keypoint.RIGHT_KNEE,
+        Keypoint.RIGHT_KNEE to Keypoint.RIGHT_HIP,
+        Keypoint.LEFT_HIP to Keypoint.RIGHT_HIP,
+        Keypoint.LEFT_SHOULDER to Keypoint.LEFT_HIP,
+        Keypoint.RIGHT_SHOULDER to Keypoint.RIGHT_HIP,
+        Keypoint.LEFT_SHOULDER to Keypoint.RIGHT_SHOULDER,
+        Keypoint.LEFT_SHOULDER to Keypoint.LEFT_ELBOW,
+        Keypoint.RIGHT_SHOULDER to Keypoint.RIGHT_ELBOW,
+        Keypoint.LEFT_ELBOW to Keypoint.LEFT_WRIST,
+        Keypoint.RIGHT_ELBOW to Keypoint.RIGHT_WRIST,
+        Keypoint.LEFT_EYE to Keypoint.RIGHT_EYE,
+        Keypoint.NOSE to Keypoint.LEFT_EYE,
+        Keypoint.NOSE to Keypoint.RIGHT_EYE,
+        Keypoint.LEFT_EYE to Keypoint.LEFT_EAR,
+        Keypoint.RIGHT_EYE to Keypoint.RIGHT_EAR,
+        Keypoint.LEFT_EAR to Keypoint.LEFT_SHOULDER,
+        Keypoint.RIGHT_EAR to Keypoint.RIGHT_SHOULDER,
     )
 
     @JvmField
