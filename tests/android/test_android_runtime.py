@@ -59,6 +59,7 @@ EXPECTED = {
     },
     "ModelFilesTest": {
         "copyIsVerifiedReusedAndReplacedAtomically",
+        "hashIsCheckedOncePerInstalledVersion",
         "aCorruptAssetIsRefusedAndLeavesNothing",
         "missingAssetAndModelFile",
         "assetIsMappedAtItsOffsetInTheApk",
@@ -82,6 +83,23 @@ EXPECTED = {
         "nativeErrorsSurfaceAsDocumentedExceptions",
     },
     "BenchmarkTest": {"decodeAndPreprocessTimings"},
+    "LiveStreamTest": {
+        "burstDropsFramesLatestWinsAndResultsComeInOrderOnTheExecutor",
+        "timestampsMustIncreaseAndModesAreEnforced",
+        "aFailedRunGoesToTheErrorListenerAndTheStreamGoesOn",
+        "rgbaAndBitmapFramesAreCopiedToo",
+        "closeDuringALiveInferenceReturnsAtOnce",
+    },
+    "LifecycleTest": {
+        "createRefusesTheMainThread",
+        "closeDuringAnInferenceReturnsAtOnceAndTheInferenceFreesTheEngine",
+        "theModelFileIsHashedOncePerInstalledVersion",
+    },
+    "SmoothingTest": {
+        "aStillPointIsLowPassedAsTheFormulaSays",
+        "aMovingPointHasLessJitterAndBoundedLag",
+        "keypointsRestartWhenHiddenOrLost",
+    },
     "CameraInputsTest": {
         "imagesGiveTheReferenceModelInputInKotlinAndNative",
         "imagesAndRgbaFramesGiveTheKeypointsOfTheFrame",

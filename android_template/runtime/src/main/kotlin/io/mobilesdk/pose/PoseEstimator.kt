@@ -7,6 +7,7 @@ import android.media.Image
 import io.mobilesdk.pose.internal.Estimators
 import java.io.Closeable
 import java.io.File
+import java.util.concurrent.Executor
 
 /**
  * A pose estimator for one model: frame in, named keypoints in the frame's pixels out.
@@ -18,10 +19,19 @@ import java.io.File
  * estimator.close()
  * ```
  *
- * Threads: every method may be called from any thread. Calls are serialised (one frame at a time per
- * estimator: the engines are not re-entrant), so a second thread waits for the first; use one estimator per
- * thread to run frames in parallel. [close] waits for a running call, is idempotent, and afterwards every
- * `estimate` throws [IllegalStateException].
+ * Running modes ([Options.runningMode], as MediaPipe's PoseLandmarker): [RunningMode.IMAGE] (default)
+ * `estimate(...)`, independent frames; [RunningMode.VIDEO] `estimateForVideo(..., timestampMs)`, tracking and
+ * smoothing in time; [RunningMode.LIVE_STREAM] `estimateAsync(..., timestampMs)`, results to
+ * [Options.resultListener], latest frame wins. Another mode's method throws [IllegalStateException]; in
+ * VIDEO and LIVE_STREAM a timestamp not after the previous frame's throws [IllegalArgumentException] (the
+ * frame is not used and the estimator stays usable).
+ *
+ * Threads: [create] loads and checks the model (file I/O, native code): call it off the main thread (it
+ * throws [IllegalStateException] on it). Every other method may be called from any thread. Calls are
+ * serialised (one frame at a time per estimator: the engines are not re-entrant), so a second thread waits
+ * for the first; use one estimator per thread to run frames in parallel. [close] returns at once, also while
+ * a frame is running (that frame finishes and its thread then frees the engine); it is idempotent, and
+ * afterwards every `estimate*` throws [IllegalStateException].
  *
  * Errors: bad arguments (recycled, HARDWARE or ALPHA_8 bitmaps, zero sizes, odd YUV sizes, rotations other
  * than 0/90/180/270, plane strides or lengths that do not fit the size, an ROI that is not finite, empty or
@@ -101,10 +111,74 @@ interface PoseEstimator : Closeable {
     /** An NV21 byte array (Camera1 preview frames, `YuvImage`): width x height Y bytes, then V/U pairs. */
     fun estimateNv21(nv21: ByteArray, width: Int, height: Int, rotationDegrees: Int, roi: RectF? = null): PoseResult
 
-    /** Video mode: forget the tracked person box; the next frame is searched whole. No-op otherwise. */
+    /** The running mode ([Options.runningMode]). */
+    val runningMode: RunningMode get() = options.runningMode
+
+    /**
+     * [RunningMode.VIDEO]: an upright video frame shown at [timestampMs] (strictly after the previous frame's;
+     * any origin). Frames without [roi] use and update the tracked person box; keypoints are smoothed in
+     * time. As `estimate(bitmap)` otherwise.
+     */
+    fun estimateForVideo(bitmap: Bitmap, timestampMs: Long, roi: RectF? = null): PoseResult
+
+    /** [RunningMode.VIDEO]: a [bitmap] that needs [rotationDegrees] clockwise to be upright. */
+    fun estimateForVideo(bitmap: Bitmap, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null): PoseResult
+
+    /** [RunningMode.VIDEO]: a camera or decoder [image] (as `estimate(image, ...)`). */
+    fun estimateForVideo(image: Image, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null): PoseResult
+
+    /** [RunningMode.VIDEO]: YUV_420_888 planes. */
+    fun estimateForVideo(frame: YuvFrame, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null): PoseResult
+
+    /** [RunningMode.VIDEO]: RGBA_8888 planes. */
+    fun estimateForVideo(frame: RgbaFrame, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null): PoseResult
+
+    /** [RunningMode.VIDEO]: an NV21 byte array. */
+    fun estimateNv21ForVideo(
+        nv21: ByteArray, width: Int, height: Int, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null,
+    ): PoseResult
+
+    /**
+     * [RunningMode.LIVE_STREAM]: a camera [image] (CameraX: `imageProxy.image`, `imageProxy.imageInfo.rotationDegrees`,
+     * a timestamp in ms strictly after the previous frame's, e.g. `imageInfo.timestamp / 1_000_000`).
+     *
+     * Returns at once: the frame's pixels (its crop) are copied into one of two buffers the estimator keeps and
+     * reuses (each the size of the latest frame, reallocated when the frame size changes), so the caller may
+     * close the image (the ImageProxy) as soon as this returns. The frame runs when the engine is free; if a
+     * frame is already waiting it is dropped and replaced by this one (latest wins; counted in the next
+     * result's [PoseResult.droppedFrames]). The result goes to [Options.resultListener], failures of the run to
+     * [Options.errorListener].
+     *
+     * @throws IllegalArgumentException bad frame or ROI (as `estimate`), or [timestampMs] not after the previous frame's.
+     * @throws IllegalStateException not in LIVE_STREAM mode, or closed.
+     */
+    fun estimateAsync(image: Image, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null)
+
+    /** [RunningMode.LIVE_STREAM]: YUV_420_888 planes, copied before returning (see `estimateAsync(image, ...)`). */
+    fun estimateAsync(frame: YuvFrame, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null)
+
+    /** [RunningMode.LIVE_STREAM]: RGBA_8888 planes, copied before returning (see `estimateAsync(image, ...)`). */
+    fun estimateAsync(frame: RgbaFrame, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null)
+
+    /** [RunningMode.LIVE_STREAM]: a [bitmap]'s pixels, copied before returning (see `estimateAsync(image, ...)`). */
+    fun estimateAsync(bitmap: Bitmap, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null)
+
+    /** [RunningMode.LIVE_STREAM]: an NV21 array, copied before returning (see `estimateAsync(image, ...)`). */
+    fun estimateNv21Async(nv21: ByteArray, width: Int, height: Int, rotationDegrees: Int, timestampMs: Long, roi: RectF? = null)
+
+    /**
+     * VIDEO and LIVE_STREAM: forget the tracked person box and the smoothing state (a new clip, a camera
+     * switch); the next frame is searched whole and its keypoints pass unsmoothed. The previous timestamp is
+     * kept (timestamps must still increase). No-op in IMAGE mode.
+     */
     fun reset()
 
-    /** Releases the engine and native memory; idempotent. */
+    /**
+     * Releases the engine and native memory; returns at once (does not wait for a running frame: that frame
+     * completes — its LIVE_STREAM result is not delivered — and its thread frees the engine). A waiting
+     * LIVE_STREAM frame is dropped. Idempotent; afterwards every call but [close] and [reset] throws
+     * [IllegalStateException].
+     */
     override fun close()
 
     /** Where pre/post-processing runs. */
@@ -133,11 +207,19 @@ interface PoseEstimator : Closeable {
      *   [PoseResult.poses] is empty ("no person"). Null (default): the pose is always returned — the model
      *   has no person detector, so whether a person is there is the app's call.
      * @property nativeProcessing where pre/post-processing runs (default [NativeProcessing.AUTO]).
-     * @property videoTracking video mode (default false: every frame is independent, like MediaPipe's
-     *   IMAGE mode): frames without an ROI use the person box tracked from the previous frame's keypoints
-     *   (see [TrackingOptions]); [reset] between unrelated clips. A frame given an ROI by the caller
-     *   neither uses nor updates the tracked box.
-     * @property tracking the tracker's constants.
+     * @property runningMode IMAGE (default), VIDEO or LIVE_STREAM (see [RunningMode]).
+     * @property tracking VIDEO and LIVE_STREAM: frames without an ROI use the person box tracked from the
+     *   previous frames' keypoints (see [TrackingOptions]); a frame given an ROI by the caller neither uses nor
+     *   updates it. Null: every frame is searched whole. Not used in IMAGE mode.
+     * @property smoothing VIDEO and LIVE_STREAM: the One Euro filter of the keypoints ([SmoothingOptions]);
+     *   null: raw keypoints. Not used in IMAGE mode.
+     * @property resultListener LIVE_STREAM (required there, refused in other modes): receives each result.
+     * @property errorListener LIVE_STREAM: receives failures of a frame's run (null: they are logged with tag
+     *   "mobilesdk" and the stream goes on).
+     * @property listenerExecutor LIVE_STREAM: where the listeners run, e.g. `ContextCompat.getMainExecutor(context)`
+     *   for UI updates. Results are handed to it in frame order, so a serial executor (the main thread, a
+     *   single thread) sees them in order. Null: on the estimator's inference thread (keep the listener short:
+     *   the next frame waits for it).
      * @property useXnnpack TFLite: use the XNNPACK CPU delegate (default true; int8 TRANSPOSE_CONV falls
      *   back to the reference kernels in TFLite 2.16).
      * @property modelFile load the model from this file instead of the packaged asset (e.g. downloaded at
@@ -153,16 +235,27 @@ interface PoseEstimator : Closeable {
         val minKeypointScore: Float? = null,
         val minPoseScore: Float? = null,
         val nativeProcessing: NativeProcessing = NativeProcessing.AUTO,
-        val videoTracking: Boolean = false,
-        val tracking: TrackingOptions = TrackingOptions(),
+        val runningMode: RunningMode = RunningMode.IMAGE,
+        val tracking: TrackingOptions? = TrackingOptions(),
+        val smoothing: SmoothingOptions? = SmoothingOptions(),
         val useXnnpack: Boolean = true,
         val modelFile: File? = null,
+        val resultListener: ResultListener? = null,
+        val errorListener: ErrorListener? = null,
+        val listenerExecutor: Executor? = null,
         val mirror: Boolean = false,
     ) {
         init {
             require(threads >= 0) { "threads $threads must be >= 0 (0: the engine's default)" }
             require(minKeypointScore == null || minKeypointScore.isFinite()) { "minKeypointScore must be finite" }
             require(minPoseScore == null || minPoseScore.isFinite()) { "minPoseScore must be finite" }
+            if (runningMode == RunningMode.LIVE_STREAM) {
+                require(resultListener != null) { "LIVE_STREAM mode needs a resultListener" }
+            } else {
+                require(resultListener == null && errorListener == null && listenerExecutor == null) {
+                    "resultListener, errorListener and listenerExecutor apply to LIVE_STREAM mode only (runningMode is $runningMode)"
+                }
+            }
         }
     }
 
@@ -172,9 +265,18 @@ interface PoseEstimator : Closeable {
 
         /**
          * An estimator for the model [spec] describes, loading its asset from the app (ExecuTorch: copied to
-         * app storage once, SHA-256 checked; TFLite: memory-mapped, which needs the asset stored
-         * uncompressed: `android { androidResources { noCompress += "tflite" } }`).
+         * app storage once; TFLite: memory-mapped, which needs the asset stored uncompressed:
+         * `android { androidResources { noCompress += "tflite" } }`). The model's SHA-256 is checked once per
+         * installed app version and model file: the verified hash is kept beside the copy (keyed on the file's
+         * size and modification time and the app's version), so later creates do not hash it again.
          *
+         * Call it off the main thread: it may copy and hash the model (tens of ms to seconds) and loads the
+         * native library. Why it throws there rather than also offering an async factory: apps already have
+         * their executor or coroutine scope (`lifecycleScope.launch(Dispatchers.Default) { create(...) }`), and
+         * a callback factory would add a second way to receive errors; failing fast on the main thread keeps
+         * an ANR out of production.
+         *
+         * @throws IllegalStateException called on the main (UI) thread.
          * @throws PoseException the native library is missing for the ExecuTorch engine (or for
          *   [NativeProcessing.ON]), the asset is missing, compressed (TFLite) or does not match its hash,
          *   or the model does not match its manifest.
@@ -182,7 +284,9 @@ interface PoseEstimator : Closeable {
          */
         @JvmStatic
         @JvmOverloads
-        fun create(context: Context, spec: ModelSpec, options: Options = Options()): PoseEstimator =
-            Estimators.create(context, spec, options)
+        fun create(context: Context, spec: ModelSpec, options: Options = Options()): PoseEstimator {
+            Estimators.checkNotMainThread()
+            return Estimators.create(context, spec, options)
+        }
     }
 }

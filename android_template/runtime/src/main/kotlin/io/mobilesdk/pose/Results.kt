@@ -98,5 +98,14 @@ data class Timings(val preprocessMs: Float, val inferenceMs: Float, val decodeMs
  * @property timings where the time went.
  * @property roi the region the model looked at, in upright-frame pixels: the caller's ROI, the video tracker's
  *   box, or null for the whole frame.
+ * @property timestampMs the frame's timestamp in VIDEO and LIVE_STREAM modes (null in IMAGE mode).
+ * @property droppedFrames LIVE_STREAM: frames dropped since the previous result (each replaced by a newer one
+ *   while a frame was in flight; their timestamps lie between the two results'); 0 otherwise.
  */
-data class PoseResult(val poses: List<Pose>, val timings: Timings, val roi: RectF? = null)
+data class PoseResult(
+    val poses: List<Pose>,
+    val timings: Timings,
+    val roi: RectF? = null,
+    val timestampMs: Long? = null,
+    val droppedFrames: Int = 0,
+)

@@ -4,7 +4,7 @@ import kotlin.math.max
 import kotlin.math.min
 
 /**
- * Video mode's person-box tracker: the ROI of frame t + 1 comes from the keypoints of frame t, so a top-down
+ * The person-box tracker of [RunningMode.VIDEO] and [RunningMode.LIVE_STREAM]: the ROI of frame t + 1 comes from the keypoints of frame t, so a top-down
  * model keeps seeing the person at the scale it was trained on while they move, without a detector.
  *
  * Per frame, after a pose is estimated:
@@ -13,11 +13,17 @@ import kotlin.math.min
  *    next frame is searched whole (re-acquisition);
  * 2. otherwise the observed box is the bounding box of the visible keypoints, grown about its centre by
  *    [boxScale] and to at least [minBoxFraction] of the frame's shorter side;
- * 3. it updates an alpha-beta filter of the box centre (centre and velocity, px per frame): the residual
- *    between the observed centre and the predicted one moves the centre by [centerResponse] of it and the
- *    velocity by [velocityResponse] of it; the size moves [sizeResponse] of the way to the observed size;
- * 4. the next frame's ROI is the box at the predicted centre (centre + velocity), clamped to the frame; a
- *    box that no longer overlaps the frame counts as lost.
+ * 3. it updates an alpha-beta filter of the box centre in time (centre, and velocity in px per millisecond
+ *    from the frames' timestamps): the residual between the observed centre and the one predicted for this
+ *    frame's time moves the centre by [centerResponse] of it and the velocity by [velocityResponse] of it
+ *    divided by the time since the previous tracked frame; the size moves [sizeResponse] of the way to the
+ *    observed size;
+ * 4. the next frame's ROI is the box at the centre predicted for that frame's time (centre + velocity x
+ *    elapsed ms, the elapsed time capped at [maxPredictionMs]), clamped to the frame; a box that no longer
+ *    overlaps the frame counts as lost.
+ *
+ * With frames at a constant period this is the per-frame alpha-beta filter; because velocity is per
+ * millisecond, a dropped frame (LIVE_STREAM) or a variable frame rate keeps the prediction on the motion.
  *
  * A change of the upright frame size (rotation, another camera resolution) resets the tracker.
  *
@@ -33,7 +39,9 @@ import kotlin.math.min
  * (10 % of the shorter side) keeps a collapsed box (few joints visible) from zooming into noise. A third of
  * the joints (5 of COCO's 17) is the fewest that still outline a body; a pose score at half the visibility
  * threshold means most joints are noise. Both are lenient on purpose: a false loss costs one whole-frame
- * search, a missed loss keeps a box on the background until the keypoints fall apart.
+ * search, a missed loss keeps a box on the background until the keypoints fall apart. [maxPredictionMs] 250:
+ * past a quarter second without a frame (a stalled stream) extrapolating a velocity misplaces the box more
+ * than it helps, so the box waits at the last predicted place.
  *
  * Models whose training crops frame people more loosely than a detector box (e.g. synthetic figures that
  * fill an image) track better with a larger [boxScale].
@@ -48,6 +56,7 @@ data class TrackingOptions(
     val minVisibleKeypoints: Int? = null,
     /** Null: half the estimator's minimum keypoint score. */
     val minPoseScore: Float? = null,
+    val maxPredictionMs: Long = 250,
 ) {
     init {
         require(boxScale.isFinite() && boxScale >= 1f) { "boxScale $boxScale must be >= 1" }
@@ -57,6 +66,7 @@ data class TrackingOptions(
         require(minBoxFraction > 0f && minBoxFraction <= 1f) { "minBoxFraction $minBoxFraction must be in (0, 1]" }
         require(minVisibleKeypoints == null || minVisibleKeypoints >= 1) { "minVisibleKeypoints must be >= 1" }
         require(minPoseScore == null || minPoseScore.isFinite()) { "minPoseScore must be finite" }
+        require(maxPredictionMs >= 0) { "maxPredictionMs $maxPredictionMs must be >= 0" }
     }
 }
 
@@ -73,8 +83,9 @@ internal class VideoTracker(
     private var has = false
     private var cx = 0.0
     private var cy = 0.0
-    private var vx = 0.0
+    private var vx = 0.0 // px per ms
     private var vy = 0.0
+    private var lastMs = 0L // timestamp of the last tracked frame
     private var bw = 0.0
     private var bh = 0.0
 
@@ -85,16 +96,23 @@ internal class VideoTracker(
         has = false
     }
 
-    /** The ROI for a frame of this upright size: the predicted box clamped to the frame, or null (search it whole). */
-    fun roi(width: Int, height: Int): FloatArray? {
+    /** Ms of motion to extrapolate from the last tracked frame to [timestampMs]. */
+    private fun ahead(timestampMs: Long): Double = (timestampMs - lastMs).coerceIn(0L, options.maxPredictionMs).toDouble()
+
+    /**
+     * The ROI for the frame at [timestampMs] of this upright size: the box predicted for that time, clamped to
+     * the frame, or null (search it whole).
+     */
+    fun roi(width: Int, height: Int, timestampMs: Long): FloatArray? {
         if (width != frameW || height != frameH) {
             frameW = width
             frameH = height
             has = false
         }
         if (!has) return null
-        val px = cx + vx
-        val py = cy + vy
+        val dt = ahead(timestampMs)
+        val px = cx + vx * dt
+        val py = cy + vy * dt
         val l = max(0.0, px - bw / 2)
         val t = max(0.0, py - bh / 2)
         val r = min(width.toDouble(), px + bw / 2)
@@ -106,8 +124,11 @@ internal class VideoTracker(
         return floatArrayOf(l.toFloat(), t.toFloat(), r.toFloat(), b.toFloat())
     }
 
-    /** Feed the result of the frame (native layout [out]); returns whether the pose was kept (not lost). */
-    fun update(out: FloatArray, width: Int, height: Int): Boolean {
+    /**
+     * Feed the result (native layout [out]) of the frame at [timestampMs] (after the previous one); returns
+     * whether the pose was kept (not lost).
+     */
+    fun update(out: FloatArray, width: Int, height: Int, timestampMs: Long): Boolean {
         val k = numKeypoints
         var n = 0
         var l = Double.POSITIVE_INFINITY
@@ -137,12 +158,13 @@ internal class VideoTracker(
             frameW = width
             frameH = height
         } else {
-            val px = cx + vx
-            val py = cy + vy
+            val dt = ahead(timestampMs)
+            val px = cx + vx * dt
+            val py = cy + vy * dt
             val rx = ox - px
             val ry = oy - py
             val a = options.centerResponse.toDouble()
-            val v = options.velocityResponse.toDouble()
+            val v = options.velocityResponse.toDouble() / max(1.0, (timestampMs - lastMs).toDouble())
             cx = px + a * rx
             cy = py + a * ry
             vx += v * rx
@@ -152,6 +174,7 @@ internal class VideoTracker(
             bh += s * (oh - bh)
         }
         has = true
+        lastMs = timestampMs
         return true
     }
 }

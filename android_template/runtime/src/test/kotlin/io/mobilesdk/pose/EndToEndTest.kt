@@ -8,6 +8,7 @@ import io.mobilesdk.pose.internal.NativeProcessor
 import io.mobilesdk.pose.internal.ProcessorPipeline
 import io.mobilesdk.pose.testing.ModelFixture
 import io.mobilesdk.pose.testing.Pixels
+import io.mobilesdk.pose.testing.offMain
 import java.io.File
 import java.nio.ByteBuffer
 import java.nio.ByteOrder
@@ -96,7 +97,7 @@ class EndToEndTest {
         val context = RuntimeEnvironment.getApplication()
         val dest = io.mobilesdk.pose.internal.ModelFiles.ensureCopy({ f.pte.inputStream() }, File(context.noBackupFilesDir, "mobilesdk/models/${f.spec.assetName}"), f.spec.sha256, "asset")
         assertEquals(f.spec.sha256, io.mobilesdk.pose.internal.ModelFiles.sha256(dest))
-        PoseEstimator.create(context, f.spec, PoseEstimator.Options(modelFile = dest)).use { est ->
+        offMain { PoseEstimator.create(context, f.spec, PoseEstimator.Options(modelFile = dest)) }.use { est ->
             assertMatchesPython(f.cases[0], run(est, f, f.cases[0]), "copied")
         }
     }
@@ -178,8 +179,10 @@ class EndToEndTest {
         val h = video.getInt("height")
         val frames = video.getJSONArray("frames")
         // The fixture was trained on figures filling their image (keypoints over ~60 % of it), looser than a
-        // person detector's box: a larger boxScale frames them as in training.
-        create(f, PoseEstimator.Options(videoTracking = true, tracking = TrackingOptions(boxScale = 1.4f))).use { est ->
+        // person detector's box: a larger boxScale frames them as in training. The bounds are for the raw
+        // keypoints, so smoothing is off (SmoothingTest measures the filter); frames are 33 ms apart.
+        val options = PoseEstimator.Options(runningMode = RunningMode.VIDEO, tracking = TrackingOptions(boxScale = 1.4f), smoothing = null)
+        create(f, options).use { est ->
             var trackedFor = 0 // consecutive frames with a tracked ROI
             var sinceBlank = 0
             val problems = mutableListOf<String>()
@@ -190,7 +193,7 @@ class EndToEndTest {
             val log = StringBuilder()
             for (t in 0 until frames.length()) {
                 val fr = frames.getJSONObject(t)
-                val r = est.estimate(f.bitmap(fr.getString("rgb"), w, h))
+                val r = est.estimateForVideo(f.bitmap(fr.getString("rgb"), w, h), 33L * t)
                 val pose = r.poses[0]
                 log.append("frame $t roi=${r.roi} score=${pose.score} visible=${pose.visible(est.minKeypointScore).size}")
                 if (fr.isNull("truth")) {
@@ -244,7 +247,7 @@ class EndToEndTest {
             if (second.first() - second.last() < 10f) problems += "the roi did not follow the figure left: $second"
             assertTrue(problems.joinToString("\n") + "\n" + log, problems.isEmpty())
             est.reset()
-            assertNull("reset: the next frame is searched whole", est.estimate(f.bitmap(frames.getJSONObject(3).getString("rgb"), w, h)).roi)
+            assertNull("reset: the next frame is searched whole", est.estimateForVideo(f.bitmap(frames.getJSONObject(3).getString("rgb"), w, h), 33L * frames.length()).roi)
         }
     }
 
@@ -270,7 +273,7 @@ class EndToEndTest {
         val e =
             try {
                 org.junit.Assert.assertThrows(PoseException::class.java) {
-                    PoseEstimator.create(context, f.spec.copy(sha256 = null), PoseEstimator.Options(modelFile = bad))
+                    offMain { PoseEstimator.create(context, f.spec.copy(sha256 = null), PoseEstimator.Options(modelFile = bad)) }
                 }
             } finally {
                 bad.delete()

@@ -7,6 +7,7 @@ import io.mobilesdk.pose.internal.KotlinProcessor
 import io.mobilesdk.pose.testing.ModelFixture
 import io.mobilesdk.pose.testing.Pixels
 import io.mobilesdk.pose.testing.Specs
+import io.mobilesdk.pose.testing.offMain
 import java.nio.ByteBuffer
 import java.util.concurrent.CountDownLatch
 import java.util.concurrent.Executors
@@ -331,23 +332,23 @@ class EstimatorApiTest {
         val w = video.getInt("width")
         val h = video.getInt("height")
         val clip = (0 until 6).map { f.bitmap(frames.getJSONObject(it).getString("rgb"), w, h) }
-        val options = PoseEstimator.Options(videoTracking = true, tracking = TrackingOptions(boxScale = 1.4f))
-        val plain = f.estimator(options).use { est -> clip.map { est.estimate(it) } }
+        val options = PoseEstimator.Options(runningMode = RunningMode.VIDEO, tracking = TrackingOptions(boxScale = 1.4f), smoothing = null)
+        val plain = f.estimator(options).use { est -> clip.mapIndexed { t, bmp -> est.estimateForVideo(bmp, 66L * t) } }
         assertNull("the first frame is searched whole", plain[0].roi)
         assertTrue("later frames use the tracked box", plain.drop(2).all { it.roi != null })
         val callerRoi = RectF(10f, 20f, 120f, 200f)
         f.estimator(options).use { est ->
             for ((t, bmp) in clip.withIndex()) {
-                val r = est.estimate(bmp)
+                val r = est.estimateForVideo(bmp, 66L * t)
                 assertEquals("frame $t roi", plain[t].roi, r.roi)
                 assertEquals("frame $t poses", plain[t].poses, r.poses)
-                val other = est.estimate(clip[(t + 3) % clip.size], callerRoi)
+                val other = est.estimateForVideo(clip[(t + 3) % clip.size], 66L * t + 33, callerRoi)
                 assertEquals("a caller's ROI is used as given", callerRoi, other.roi)
-                assertThrows(IllegalArgumentException::class.java) { est.estimate(bmp, RectF(500f, 500f, 600f, 600f)) }
-                assertThrows(IllegalArgumentException::class.java) { est.estimate(bmp, 45) }
+                assertThrows(IllegalArgumentException::class.java) { est.estimateForVideo(bmp, 66L * t + 40, RectF(500f, 500f, 600f, 600f)) }
+                assertThrows(IllegalArgumentException::class.java) { est.estimateForVideo(bmp, 45, 66L * t + 41) }
             }
             est.reset()
-            assertNull("reset: the next frame is searched whole", est.estimate(clip[3]).roi)
+            assertNull("reset: the next frame is searched whole", est.estimateForVideo(clip[3], 1000L).roi)
         }
         f.estimator().use {
             it.estimate(clip[0])
@@ -399,7 +400,7 @@ class EstimatorApiTest {
         val random = f.spec.copy(modelId = "random-weights-probe", randomWeights = true)
         val context = RuntimeEnvironment.getApplication()
         repeat(2) {
-            PoseEstimator.create(context, random, PoseEstimator.Options(modelFile = f.pte)).use { est ->
+            offMain { PoseEstimator.create(context, random, PoseEstimator.Options(modelFile = f.pte)) }.use { est ->
                 assertTrue(est.randomWeights)
                 assertEquals(f.spec.numKeypoints, est.estimate(gradient(64, 48)).poses.single().keypoints.size)  // it runs
             }

@@ -48,7 +48,54 @@ class ModelFilesTest {
         val newer = ByteArray(1000) { 7 }
         ModelFiles.ensureCopy({ ByteArrayInputStream(newer) }, dest, sha(newer), "asset 'm.pte'")
         assertArrayEquals("an app update with another model replaces the copy", newer, dest.readBytes())
-        assertEquals(listOf("m.pte"), dest.parentFile!!.list()!!.toList())
+        assertEquals("the copy and its hash record", listOf("m.pte", "m.pte.sha256"), dest.parentFile!!.list()!!.sorted())
+    }
+
+    /**
+     * The hash is computed once per installed version: a second check of an unchanged copy, app file or
+     * TFLite asset reads only the record; a changed file (size, mtime), another app version or a wrong
+     * record hashes again — and a wrong file is replaced (the copy) or refused (the app's file, the asset).
+     */
+    @Test
+    fun hashIsCheckedOncePerInstalledVersion() {
+        val model = ByteArray(200_000) { (it * 13).toByte() }
+        val dest = File(tmp.root, "models/m.pte")
+        var opens = 0
+        val open = { opens++; ByteArrayInputStream(model) }
+        fun hashes(block: () -> Unit): Int = ModelFiles.hashes.get().let { before -> block(); ModelFiles.hashes.get() - before }
+        assertEquals("the copy is hashed as it is written", 1, hashes { ModelFiles.ensureCopy(open, dest, sha(model), "m", "v1") })
+        assertEquals("verified: not hashed again", 0, hashes { ModelFiles.ensureCopy(open, dest, sha(model), "m", "v1") })
+        assertEquals("an app update re-checks it", 1, hashes { ModelFiles.ensureCopy(open, dest, sha(model), "m", "v2") })
+        assertEquals(0, hashes { ModelFiles.ensureCopy(open, dest, sha(model), "m", "v2") })
+        assertEquals(1, opens)
+        // the same size, another content and time: hashed, found wrong, copied again
+        dest.writeBytes(ByteArray(model.size))
+        assertTrue(dest.setLastModified(dest.lastModified() - 10_000))
+        assertEquals(2, hashes { ModelFiles.ensureCopy(open, dest, sha(model), "m", "v2") })
+        assertEquals(2, opens)
+        assertArrayEquals(model, dest.readBytes())
+        assertEquals(0, hashes { ModelFiles.ensureCopy(open, dest, sha(model), "m", "v2") })
+
+        // An app's own model file: the record lives in a folder of ours.
+        val records = File(tmp.root, "verified")
+        val file = tmp.newFile("download.pte").also { it.writeBytes(model) }
+        assertEquals(1, hashes { ModelFiles.checkFile(file, sha(model), records, "v1") })
+        assertEquals(0, hashes { ModelFiles.checkFile(file, sha(model), records, "v1") })
+        file.writeBytes(model.copyOf(1000))
+        val e = assertThrows(PoseException::class.java) { ModelFiles.checkFile(file, sha(model), records, "v1") }
+        assertEquals("a changed file is hashed again and refused", PoseException.INVALID_MODEL, e.status)
+        assertThrows("and stays refused", PoseException::class.java) { ModelFiles.checkFile(file, sha(model), records, "v1") }
+
+        // A TFLite asset, memory-mapped: hashed once per app version too.
+        val buffer = java.nio.ByteBuffer.wrap(model)
+        val record = File(records, "m.tflite.sha256")
+        assertEquals(1, hashes { ModelFiles.checkBuffer(buffer, sha(model), record, "200000 v1", "asset 'm.tflite'") })
+        assertEquals(0, hashes { ModelFiles.checkBuffer(buffer, sha(model), record, "200000 v1", "asset 'm.tflite'") })
+        val wrong = assertThrows(PoseException::class.java) {
+            ModelFiles.checkBuffer(java.nio.ByteBuffer.wrap(ByteArray(10)), sha(model), record, "10 v2", "asset 'm.tflite'")
+        }
+        assertEquals(PoseException.INVALID_MODEL, wrong.status)
+        assertTrue(wrong.message!!, wrong.message!!.startsWith("asset 'm.tflite' has SHA-256 ") && wrong.message!!.contains("do not belong together"))
     }
 
     @Test

@@ -4,6 +4,7 @@ import io.mobilesdk.pose.internal.Estimators
 import io.mobilesdk.pose.internal.ProcessorPipeline
 import io.mobilesdk.pose.internal.TfliteRunner
 import io.mobilesdk.pose.testing.Specs
+import io.mobilesdk.pose.testing.offMain
 import java.nio.ByteOrder
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertThrows
@@ -63,7 +64,7 @@ class TfliteEngineTest {
         val model = tmp.newFile("m.tflite").also { it.writeBytes(ByteArray(64) { 1 }) }
         val spec = Specs.litert().copy(sha256 = null)
         val e = assertThrows(PoseException::class.java) {
-            PoseEstimator.create(RuntimeEnvironment.getApplication(), spec, PoseEstimator.Options(modelFile = model, threads = 2))
+            offMain { PoseEstimator.create(RuntimeEnvironment.getApplication(), spec, PoseEstimator.Options(modelFile = model, threads = 2)) }
         }
         assertEquals(PoseException.UNSUPPORTED, e.status)
         assertTrue(e.message!!, e.message!!.contains("TFLite runtime did not load") && e.message!!.contains("org.tensorflow:tensorflow-lite"))

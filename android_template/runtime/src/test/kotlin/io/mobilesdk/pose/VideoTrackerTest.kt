@@ -32,33 +32,35 @@ class VideoTrackerTest {
     @Test
     fun followsSmoothsPredictsAndReacquires() {
         val t = VideoTracker(TrackingOptions(), k, minKeypointScore = 0.1f)
-        assertNull("the first frame is searched whole", t.roi(640, 480))
-        assertTrue(t.update(result(200f, 100f), 640, 480))
+        // frames 33 ms apart
+        assertNull("the first frame is searched whole", t.roi(640, 480, 0))
+        assertTrue(t.update(result(200f, 100f), 640, 480, 0))
         // observed: the 100 x 200 joints box * 1.25 = 125 x 250, centred at (250, 200)
-        assertArrayEquals(floatArrayOf(187.5f, 75f, 312.5f, 325f), t.roi(640, 480), 1e-3f)
-        assertTrue(t.update(result(260f, 100f), 640, 480))
-        // residual 60 px: the centre moves 0.8 of it (to 298), the velocity takes 0.4 of it (24 px per frame),
-        // and the next ROI sits at the predicted centre 298 + 24
-        val r = t.roi(640, 480)!!
+        assertArrayEquals(floatArrayOf(187.5f, 75f, 312.5f, 325f), t.roi(640, 480, 33), 1e-3f)
+        assertTrue(t.update(result(260f, 100f), 640, 480, 33))
+        // residual 60 px: the centre moves 0.8 of it (to 298), the velocity takes 0.4 of it per 33 ms (24 px
+        // per frame), and the next ROI sits at the centre predicted 33 ms later: 298 + 24
+        val r = t.roi(640, 480, 66)!!
         assertEquals(322f, (r[0] + r[2]) / 2, 1e-3f)
         assertEquals(125f, r[2] - r[0], 1e-3f)
-        assertFalse("a frame without a person loses it", t.update(result(0f, 0f, score = 0.01f), 640, 480))
-        assertNull(t.roi(640, 480))
-        assertTrue(t.update(result(400f, 50f), 640, 480))
-        assertArrayEquals("re-acquired without the old velocity", floatArrayOf(387.5f, 25f, 512.5f, 275f), t.roi(640, 480), 1e-3f)
+        assertEquals("a frame dropped: two periods of motion", 346f, t.roi(640, 480, 99)!!.let { (it[0] + it[2]) / 2 }, 1e-3f)
+        assertFalse("a frame without a person loses it", t.update(result(0f, 0f, score = 0.01f), 640, 480, 66))
+        assertNull(t.roi(640, 480, 99))
+        assertTrue(t.update(result(400f, 50f), 640, 480, 99))
+        assertArrayEquals("re-acquired without the old velocity", floatArrayOf(387.5f, 25f, 512.5f, 275f), t.roi(640, 480, 132), 1e-3f)
         t.reset()
-        assertNull(t.roi(640, 480))
+        assertNull(t.roi(640, 480, 165))
     }
 
     @Test
     fun tooFewVisibleKeypointsIsLossAndBoxesAreClamped() {
         val t = VideoTracker(TrackingOptions(), k, minKeypointScore = 0.1f)
-        assertFalse(t.update(result(10f, 10f, visible = 4), 640, 480)) // fewer than max(3, 17 / 3) = 5
-        assertTrue(t.update(result(560f, 300f, visible = 17), 640, 480))
-        val r = t.roi(640, 480)!!
+        assertFalse(t.update(result(10f, 10f, visible = 4), 640, 480, 0)) // fewer than max(3, 17 / 3) = 5
+        assertTrue(t.update(result(560f, 300f, visible = 17), 640, 480, 33))
+        val r = t.roi(640, 480, 66)!!
         assertEquals(640f, r[2], 1e-3f)
         assertEquals(480f, r[3], 1e-3f)
         assertTrue(r[0] >= 0 && r[1] >= 0)
-        assertNull("another frame size resets", t.roi(480, 640))
+        assertNull("another frame size resets", t.roi(480, 640, 99))
     }
 }

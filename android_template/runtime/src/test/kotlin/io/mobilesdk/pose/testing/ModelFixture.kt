@@ -43,7 +43,7 @@ class ModelFixture private constructor(val dir: File) {
 
     /** The real ExecuTorch estimator on [pte] ([options] with modelFile = the fixture's program). */
     fun estimator(options: PoseEstimator.Options = PoseEstimator.Options()): PoseEstimator =
-        PoseEstimator.create(RuntimeEnvironment.getApplication(), spec, options.copy(modelFile = pte))
+        offMain { PoseEstimator.create(RuntimeEnvironment.getApplication(), spec, options.copy(modelFile = pte)) }
 
     companion object {
         /** Loads the JNI library (-Dmobilesdk.native.lib) and the fixture; a missing property skips the test. */
