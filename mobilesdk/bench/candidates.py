@@ -141,20 +141,9 @@ def export_onnx_with_manifest(
     build_dir: Path, path: Path, *, card_path: Path | None = None, checkpoint: Path | None = None
 ) -> Path:
     """The PyTorch model of the build in ``build_dir`` as ONNX at ``path``, carrying the build's manifest for the
-    native runner (``mobilesdk-runner --model X.onnx``) in its ``metadata_props`` under ``mobilesdk_manifest``.
-
-    The export is the one the host bench's ONNX Runtime baseline runs (:func:`export_onnx`: NCHW float32 input
-    normalised by the caller, outputs in the model's order and named as in the manifest). Its embedded manifest is
-    the build's, restricted to one artifact of recipe :data:`ONNX_RECIPE`, runtime ``onnxruntime``, that input and
-    the build's outputs. Written to a temporary file beside ``path`` and renamed into place."""
-    import os
-    from dataclasses import replace
-
-    import onnx
-
-    from mobilesdk import fsops
+    native runner (``mobilesdk-runner --model X.onnx``) in its ``metadata_props`` under ``mobilesdk_manifest``
+    (:func:`write_onnx_with_manifest`). ``card_path`` / ``checkpoint`` as for ``mobilesdk bench --compare``."""
     from mobilesdk import manifest as mf
-    from mobilesdk.export import EMBED_KEY
     from mobilesdk.modeling import load_eager
     from mobilesdk.verify import card_for_manifest, checkpoint_for_manifest
 
@@ -163,6 +152,25 @@ def export_onnx_with_manifest(
         raise MobileSDKError(f"{build_dir}: the build has no artifact (its manifest lists none)")
     card = card_for_manifest(manifest, card_path)
     model = load_eager(card, checkpoint_for_manifest(manifest, checkpoint))
+    return write_onnx_with_manifest(manifest, model, path)
+
+
+def write_onnx_with_manifest(manifest, model, path: Path) -> Path:
+    """``model`` (the eager PyTorch model of ``manifest``, a :class:`mobilesdk.manifest.Manifest`) as ONNX at
+    ``path`` with the manifest embedded.
+
+    The export is the one the host bench's ONNX Runtime baseline runs (:func:`export_onnx`: NCHW float32 input
+    normalised by the caller, outputs in the model's order and named as in the manifest). Its embedded manifest is
+    ``manifest`` restricted to one artifact of recipe :data:`ONNX_RECIPE`, runtime ``onnxruntime``, that input
+    and the build's outputs. Written to a temporary file beside ``path`` and renamed into place."""
+    import os
+    from dataclasses import replace
+
+    import onnx
+
+    from mobilesdk import fsops
+    from mobilesdk.export import EMBED_KEY
+
     base = manifest.artifacts[0]
     w, h = base.input.size["width"], base.input.size["height"]
     entry = replace(

@@ -301,7 +301,11 @@ def bench(
         model, x_nchw = _eager_model(first.manifest, card_path, checkpoint)
         if "onnxruntime" in plan.compare:
             with progress.phase("Exporting the PyTorch model to ONNX for ONNX Runtime"):
-                onnx_path = cand.export_onnx(model, x_nchw, Path(workdir) / f"{first.name}.onnx")
+                onnx_path = Path(workdir) / f"{first.name}.onnx"
+                if plan.runner is not None:  # the same export, with the manifest the native runner needs
+                    cand.write_onnx_with_manifest(first.manifest, model, onnx_path)
+                else:
+                    cand.export_onnx(model, x_nchw, onnx_path)
     for threads in plan.threads:
         with cand.torch_threads(threads) if model is not None else contextlib.nullcontext():
             phase = _load_phase(targets, plan, threads, model, x_nchw, onnx_path, progress)
@@ -319,6 +323,8 @@ def bench(
         if plan.runner is not None:
             with progress.phase(f"Native runner at {threads} thread(s)"):
                 result.results.extend(_native(targets, plan, threads, phase_results))
+                if onnx_path is not None:
+                    result.results.extend(_native_onnx(onnx_path, plan, threads, phase_results))
     if plan.runner is not None and not any(r.kind == "native" for r in result.results):
         result.notes.append("--runner native: no .pte or .tflite artifact to run")
     result.state_after = host_state()
@@ -371,6 +377,40 @@ def _native(
             )
             out.append(r)
     return out
+
+
+def _native_onnx(
+    onnx_path: Path, plan: BenchPlan, threads: int, phase: list[CandidateResult]
+) -> list[CandidateResult]:
+    """``--runner native --compare onnxruntime``: the ONNX export through the C++ core's ONNX Runtime engine (same
+    preprocessing, decode and counting as the artifacts' native rows)."""
+    from mobilesdk.bench import native_runner
+
+    stages, samples, summary = native_runner.run(
+        plan.runner,
+        onnx_path,
+        manifest=None,
+        recipe=None,
+        threads=threads,
+        warmup=plan.warmup,
+        iterations=plan.iterations,
+    )
+    r = CandidateResult(
+        "native:onnxruntime",
+        "native",
+        "mobilesdk-runner (C++ core, ONNX Runtime)",
+        threads,
+        float(summary.get("load_ms", 0.0)),
+        stages["total"],
+        samples["total"],
+        cand.ONNX_RECIPE,
+        onnx_path.name,
+        onnx_path.stat().st_size,
+    )
+    r.stages = stages
+    r.ratios = _ratios(stages["inference"].p50, _baselines(phase))
+    r.runtime_version = (summary.get("runtime") or {}).get("version") or runtime_version("onnxruntime")
+    return [r]
 
 
 def _eager_model(manifest, card_path, checkpoint):

@@ -81,8 +81,13 @@ def movepose_onnx(movepose_pte) -> dict:
     from tests.fixtures.artifacts import MODELS_CACHE
 
     manifest = movepose_pte["manifest"]
-    source = inspect.getsource(candidates.export_onnx) + inspect.getsource(
-        candidates.export_onnx_with_manifest
+    source = "".join(
+        inspect.getsource(f)
+        for f in (
+            candidates.export_onnx,
+            candidates.export_onnx_with_manifest,
+            candidates.write_onnx_with_manifest,
+        )
     )
     key = hashlib.sha256(
         "\0".join(

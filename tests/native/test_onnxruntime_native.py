@@ -254,3 +254,21 @@ def test_arm64_bundle_runs_onnx_like_host(arm64_bundle, native_release, movepose
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1 and len(lines) == 1, proc.stderr
     assert "ONNX Runtime CreateSessionFromArray" in lines[0], lines[0]
+
+
+def test_bench_runs_the_onnx_export_through_the_native_core(native_release, tiny_build, tmp_path):
+    """``mobilesdk bench --runner native --compare onnxruntime``: besides ONNX Runtime in Python, the same
+    export through the C++ core (its ONNX Runtime engine, same pre/post and counting as the artifacts' rows)."""
+    from mobilesdk.bench.host import BenchPlan, bench
+
+    plan = BenchPlan(warmup=1, iterations=3, compare=("onnxruntime",), runner=native_release.runner)
+    result = bench(tiny_build, plan, workdir=tmp_path)
+    rows = {r.name: r for r in result.results}
+    assert {"onnxruntime", "native:onnxruntime", "native:xnnpack-fp32", "native:litert-fp32"} <= set(rows)
+    row = rows["native:onnxruntime"]
+    assert row.kind == "native" and row.runtime == "mobilesdk-runner (C++ core, ONNX Runtime)"
+    assert row.runtime_version == metadata.version("onnxruntime") and row.stats.n == 3
+    assert set(row.stages) == {"preprocess", "inference", "decode", "total"}
+    assert row.ratios["onnxruntime"] == pytest.approx(
+        row.stages["inference"].p50 / rows["onnxruntime"].stats.p50
+    )
