@@ -34,10 +34,9 @@ internal class KotlinPreprocessor(val input: InputSpec) {
     private val rowY0 = IntArray(h)
     private val rowFy = FloatArray(h)
 
-    // YUV tap tables (warpYuv): per output column / row and tap, byte index parts and weights.
-    private val colY = IntArray(2 * w)
-    private val colU = IntArray(2 * w)
-    private val colV = IntArray(2 * w)
+    // YUV tap tables (warpYuv): per output column / row and tap, byte index parts (colIdx: Y, U, V of tap 0,
+    // then of tap 1) and weights.
+    private val colIdx = IntArray(6 * w)
     private val colW = FloatArray(2 * w)
     private val rowY = IntArray(2 * h)
     private val rowU = IntArray(2 * h)
@@ -237,11 +236,10 @@ internal class KotlinPreprocessor(val input: InputSpec) {
     private fun warpYuvBuffers(yb: ByteBuffer, ub: ByteBuffer, vb: ByteBuffer) =
         warpYuvWith({ yb.get(it) }, { ub.get(it) }, { vb.get(it) })
 
-    // JFIF products per chroma byte b (v = b - 128f): the same float products the conversion would compute.
-    private val rOfV = FloatArray(256) { 1.402f * (it - 128f) }
-    private val gOfU = FloatArray(256) { 0.344136f * (it - 128f) }
-    private val gOfV = FloatArray(256) { 0.714136f * (it - 128f) }
-    private val bOfU = FloatArray(256) { 1.772f * (it - 128f) }
+    // JFIF products per chroma byte b (c = b - 128f), the same float products the conversion would compute,
+    // interleaved: uTab[2b] = 0.344136 c (G), uTab[2b + 1] = 1.772 c (B); vTab[2b] = 1.402 c (R), vTab[2b + 1] = 0.714136 c (G).
+    private val uTab = FloatArray(512) { if (it and 1 == 0) 0.344136f * ((it shr 1) - 128f) else 1.772f * ((it shr 1) - 128f) }
+    private val vTab = FloatArray(512) { if (it and 1 == 0) 1.402f * ((it shr 1) - 128f) else 0.714136f * ((it shr 1) - 128f) }
 
     /**
      * The pixel loop for one kind of plane storage ([yAt] etc. read the byte at an absolute index). A tap's
@@ -253,14 +251,10 @@ internal class KotlinPreprocessor(val input: InputSpec) {
         val nchw = input.layout == InputSpec.Layout.NCHW
         val c0 = srcChannel[0]
         val c2 = srcChannel[2]
-        val cY = colY
-        val cU = colU
-        val cV = colV
+        val ci = colIdx
         val cW = colW
-        val rv = rOfV
-        val gu = gOfU
-        val gv = gOfV
-        val bu = bOfU
+        val ut = uTab
+        val vt = vTab
         for (v in 0 until h) {
             val rY0 = rowY[2 * v]
             val rY1 = rowY[2 * v + 1]
@@ -273,35 +267,36 @@ internal class KotlinPreprocessor(val input: InputSpec) {
             for (u in 0 until w) {
                 val a = 2 * u
                 val b = a + 1
+                val o = 6 * u
                 // taps in the order (x0, y0), (x0 + 1, y0), (x0, y0 + 1), (x0 + 1, y0 + 1), summed from 0
                 var wt = cW[a] * wy0
-                var y = (yAt(cY[a] + rY0).toInt() and 0xFF).toFloat()
-                var cu = uAt(cU[a] + rU0).toInt() and 0xFF
-                var cv = vAt(cV[a] + rV0).toInt() and 0xFF
-                var r = wt * clamp(y + rv[cv])
-                var g = wt * clamp(y - gu[cu] - gv[cv])
-                var bl = wt * clamp(y + bu[cu])
+                var y = (yAt(ci[o + 0] + rY0).toInt() and 0xFF).toFloat()
+                var cu = (uAt(ci[o + 1] + rU0).toInt() and 0xFF) shl 1
+                var cv = (vAt(ci[o + 2] + rV0).toInt() and 0xFF) shl 1
+                var r = wt * clamp(y + vt[cv])
+                var g = wt * clamp(y - ut[cu] - vt[cv + 1])
+                var bl = wt * clamp(y + ut[cu + 1])
                 wt = cW[b] * wy0
-                y = (yAt(cY[b] + rY0).toInt() and 0xFF).toFloat()
-                cu = uAt(cU[b] + rU0).toInt() and 0xFF
-                cv = vAt(cV[b] + rV0).toInt() and 0xFF
-                r += wt * clamp(y + rv[cv])
-                g += wt * clamp(y - gu[cu] - gv[cv])
-                bl += wt * clamp(y + bu[cu])
+                y = (yAt(ci[o + 3] + rY0).toInt() and 0xFF).toFloat()
+                cu = (uAt(ci[o + 4] + rU0).toInt() and 0xFF) shl 1
+                cv = (vAt(ci[o + 5] + rV0).toInt() and 0xFF) shl 1
+                r += wt * clamp(y + vt[cv])
+                g += wt * clamp(y - ut[cu] - vt[cv + 1])
+                bl += wt * clamp(y + ut[cu + 1])
                 wt = cW[a] * wy1
-                y = (yAt(cY[a] + rY1).toInt() and 0xFF).toFloat()
-                cu = uAt(cU[a] + rU1).toInt() and 0xFF
-                cv = vAt(cV[a] + rV1).toInt() and 0xFF
-                r += wt * clamp(y + rv[cv])
-                g += wt * clamp(y - gu[cu] - gv[cv])
-                bl += wt * clamp(y + bu[cu])
+                y = (yAt(ci[o + 0] + rY1).toInt() and 0xFF).toFloat()
+                cu = (uAt(ci[o + 1] + rU1).toInt() and 0xFF) shl 1
+                cv = (vAt(ci[o + 2] + rV1).toInt() and 0xFF) shl 1
+                r += wt * clamp(y + vt[cv])
+                g += wt * clamp(y - ut[cu] - vt[cv + 1])
+                bl += wt * clamp(y + ut[cu + 1])
                 wt = cW[b] * wy1
-                y = (yAt(cY[b] + rY1).toInt() and 0xFF).toFloat()
-                cu = uAt(cU[b] + rU1).toInt() and 0xFF
-                cv = vAt(cV[b] + rV1).toInt() and 0xFF
-                r += wt * clamp(y + rv[cv])
-                g += wt * clamp(y - gu[cu] - gv[cv])
-                bl += wt * clamp(y + bu[cu])
+                y = (yAt(ci[o + 3] + rY1).toInt() and 0xFF).toFloat()
+                cu = (uAt(ci[o + 4] + rU1).toInt() and 0xFF) shl 1
+                cv = (vAt(ci[o + 5] + rV1).toInt() and 0xFF) shl 1
+                r += wt * clamp(y + vt[cv])
+                g += wt * clamp(y - ut[cu] - vt[cv + 1])
+                bl += wt * clamp(y + ut[cu + 1])
                 store(v * w + u, plane, nchw, if (c0 == 0) r else bl, g, if (c2 == 2) bl else r)
             }
         }
@@ -317,7 +312,7 @@ internal class KotlinPreprocessor(val input: InputSpec) {
     }
 
     /**
-     * Fills colY/U/V/W and rowY/U/V/W for [f] from the tap tables (see [warpYuv]). Upright x is stored x for
+     * Fills colIdx/colW and rowY/U/V/W for [f] from the tap tables (see [warpYuv]). Upright x is stored x for
      * rotations 0 and 180 and stored y for 90 and 270 (reversed for 180 / 90 as the rotation's index map).
      */
     private fun tapTables(f: Frame.Yuv) {
@@ -343,9 +338,9 @@ internal class KotlinPreprocessor(val input: InputSpec) {
                 val x = x0 + t
                 val ok = x in 0 until upW
                 val s = if (!ok) 0 else if (xRev) xN - x else x
-                colY[2 * u + t] = s * xY
-                colU[2 * u + t] = (s shr 1) * xU
-                colV[2 * u + t] = (s shr 1) * xV
+                colIdx[6 * u + 3 * t] = s * xY
+                colIdx[6 * u + 3 * t + 1] = (s shr 1) * xU
+                colIdx[6 * u + 3 * t + 2] = (s shr 1) * xV
                 colW[2 * u + t] = if (!ok) 0f else if (t == 0) 1f - fx else fx
             }
         }
