@@ -95,6 +95,7 @@ EXPECTED = {
         "closeDuringAnInferenceReturnsAtOnceAndTheInferenceFreesTheEngine",
         "theModelFileIsHashedOncePerInstalledVersion",
     },
+    "PoseOverlayTest": {"drawsVisibleKeypointsAndLimbsWhereTheyAreOnAViewOfAnySize"},
     "SmoothingTest": {
         "aStillPointIsLowPassedAsTheFormulaSays",
         "aMovingPointHasLessJitterAndBoundedLag",

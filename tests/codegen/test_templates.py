@@ -166,3 +166,39 @@ def test_write_tree_replaces_atomically(tmp_path):
     assert (target / "a" / "b.txt").read_bytes() == b"one" and not (target / "c.txt").exists()
     write_tree([GeneratedFile("c.txt", data=b"two")], target)
     assert [p.name for p in target.iterdir()] == ["c.txt"]
+
+
+@pytest.mark.parametrize(
+    ("card_id", "runtime"), [(c, r) for c in sorted(CARDS) for r in ("executorch", "litert")]
+)
+def test_module_readme_shows_the_modes_the_camerax_analyzer_and_the_overlay(card_id, runtime):
+    """The generated module's README: its names are this model's, and what it calls exists in the runtime."""
+    import re
+
+    from mobilesdk.codegen import RUNTIME_SOURCES
+
+    v = _view(card_id, runtime)
+    (readme,) = [f.data.decode() for f in render_tree("module", v) if f.path == "README.md"]
+    assert f"import {v.package}.{v.facade_class}" in readme
+    constant = re.search(rf"{v.facade_class}\.Keypoint\.(\w+)", readme).group(1)
+    assert constant in v.keypoint_constants
+    for call in (
+        "estimator.estimate(bitmap)",
+        "estimateForVideo(bitmap, timestampMs)",
+        "estimator.estimateAsync(image, imageProxy.imageInfo.rotationDegrees, imageProxy.imageInfo.timestamp / 1_000_000)",
+        "imageProxy.close()",
+        "ImageAnalysis.Analyzer",
+        "overlay?.draw(canvas, pose, width.toFloat(), height.toFloat())",
+    ):
+        assert call in readme, call
+    api = (RUNTIME_SOURCES / "io/mobilesdk/pose/PoseEstimator.kt").read_text()
+    options = re.search(r"PoseEstimator\.Options\((.*?)\n\)\)", readme, re.S).group(1)
+    named = re.findall(r"^\s*(\w+) =", options, re.M)
+    assert {"runningMode", "resultListener", "listenerExecutor"} <= set(named)
+    for name in named:
+        assert re.search(rf"\bval {name}:", api), (
+            f"README passes Options({name} = ...), which PoseEstimator.Options lacks"
+        )
+    assert re.search(r"fun estimateAsync\(image: Image, rotationDegrees: Int, timestampMs: Long", api)
+    overlay = (RUNTIME_SOURCES / "io/mobilesdk/pose/PoseOverlay.kt").read_text()
+    assert "fun draw(canvas: Canvas, pose: Pose, viewWidth: Float, viewHeight: Float)" in overlay
