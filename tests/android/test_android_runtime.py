@@ -55,7 +55,8 @@ EXPECTED = {
         "roiPaddingIsRead",
         "embeddedManifestWithOneArtifact",
         "errorsNameTheProblem",
-        "defaultScoreThresholdsFollowTheCodecScale",
+        "defaultVisibilityThresholdIsHalfForEveryCodec",
+        "visibilityCalibrationIsReadFromTheCodecSection",
     },
     "ModelFilesTest": {
         "copyIsVerifiedReusedAndReplacedAtomically",
@@ -110,6 +111,7 @@ EXPECTED = {
         "mirrorSwapsFlipPairsAndMirrorsX",
         "normalizedCoordinatesAreRelativeToTheUprightFrame",
         "typedKeypointIdsLookUpByIndexAndRefuseAnotherModelsIds",
+        "kotlinPreprocessingAllocatesNothingPerFrame",
     },
 }
 

@@ -271,7 +271,7 @@ class CameraInputsTest {
                     assertTrue("$what: left/right partners sit apart, so the swap is visible ($swapped)", swapped >= 2)
                     p.roi?.let { r -> assertEquals(RectF(224 - r.right, r.top, 224 - r.left, r.bottom), m.roi) }
                     val box = m.poses[0].box!!
-                    assertEquals(b.filter { it.score >= mirrorEst.minKeypointScore }.minOf { it.x }, box.left, 0f)
+                    assertEquals(b.filter { it.visibility >= mirrorEst.minKeypointScore }.minOf { it.x }, box.left, 0f)
                 }
             }
         }
@@ -287,6 +287,45 @@ class CameraInputsTest {
                 assertEquals(kp.name, (kp.x + 0.5f) / 160f, kp.normalizedX, 1e-6f)
                 assertEquals(kp.name, (kp.y + 0.5f) / 224f, kp.normalizedY, 1e-6f)
             }
+        }
+    }
+
+    /**
+     * The Kotlin preprocessor allocates nothing per frame after its first call (HotSpot's per-thread allocated
+     * bytes around repeated calls): YUV planes (direct and heap), RGBA planes and bitmap ints, with a rotation
+     * and an ROI. Building the Frame from a public input allocates only its small descriptor objects.
+     */
+    @Test
+    fun kotlinPreprocessingAllocatesNothingPerFrame() {
+        val mx = java.lang.management.ManagementFactory.getThreadMXBean() as com.sun.management.ThreadMXBean
+        val id = Thread.currentThread().id
+        val spec = InputSpec.fromJson(TestManifests.input(192, 256))
+        val pre = KotlinPreprocessor(spec)
+        val out = directBuffer(spec.bytes)
+        val affine = FloatArray(6)
+        val w = 640
+        val h = 480
+        val nv = ByteArray(w * h * 3 / 2) { (it * 37).toByte() }
+        val direct = ByteBuffer.allocateDirect(nv.size).put(nv).also { it.clear() }
+        val rgba = ByteBuffer.allocateDirect(4 * w * h)
+        val frames = listOf(
+            "NV21 direct" to io.mobilesdk.pose.internal.Frame.Yuv(w, h, 90, arrayOf(direct, direct, direct), intArrayOf(0, w * h + 1, w * h), intArrayOf(w, w, w), intArrayOf(1, 2, 2)),
+            "NV21 byte[]" to io.mobilesdk.pose.internal.Frame.nv21(nv, w, h, 270),
+            "RGBA" to FrameInputs.rgba(RgbaFrame(w, h, ImagePlane(rgba, 4 * w, 4)), 180),
+            "ARGB ints" to io.mobilesdk.pose.internal.Frame.Pixels(IntArray(w * h), w, h, w, 0),
+        )
+        val roi = floatArrayOf(100f, 50f, 400f, 420f)
+        repeat(2) { mx.getThreadAllocatedBytes(id) } // the probe's own first-call allocations
+        for ((what, frame) in frames) {
+            // warm-up: the output views (first call) and one-time JVM work (class init, the JIT's first runs)
+            repeat(10) { pre.run(frame, roi, out, affine) }
+            val batches = LongArray(3) {
+                val before = mx.getThreadAllocatedBytes(id)
+                repeat(20) { pre.run(frame, roi, out, affine) }
+                mx.getThreadAllocatedBytes(id) - before
+            }
+            // a per-frame allocation shows in every batch (>= 20 x its size); allow only one-time JVM noise
+            assertEquals("$what: bytes allocated per batch of 20 preprocess calls ${batches.contentToString()}", 0L, batches.min())
         }
     }
 
