@@ -55,8 +55,7 @@ EXPECTED = {
         "roiPaddingIsRead",
         "embeddedManifestWithOneArtifact",
         "errorsNameTheProblem",
-        "defaultVisibilityThresholdIsHalfForEveryCodec",
-        "visibilityCalibrationIsReadFromTheCodecSection",
+        "defaultScoreThresholdsFollowTheCodecScale",
     },
     "ModelFilesTest": {
         "copyIsVerifiedReusedAndReplacedAtomically",
