@@ -72,6 +72,11 @@ SPLITS = {
         7,
         [Piece(0, 0, 3, 7), Piece(3, 0, 4, 2), Piece(3, 2, 4, 2), Piece(3, 4, 4, 3)],
     ),
+    # the dilated (slice-free) form: 5x5 + rows {0, 6} x 7 (dilation (6, 1)) + {1..5} x cols {0, 6} (dilation (1, 6))
+    "7x7 dilated 5x5 + 2x7 + 5x2": (
+        7,
+        [Piece(1, 1, 5, 5), Piece(0, 0, 2, 7, row_step=6), Piece(1, 0, 5, 2, col_step=6)],
+    ),
     "9x9 2+2+2+2+1 rows": (9, rows([2, 2, 2, 2, 1], 9)),
     "9x9 grid 5+4 x 5+4": (9, grid([5, 4], [5, 4])),
     "9x9 grid 3+3+3 x 3+3+3": (9, grid([3, 3, 3], [3, 3, 3])),

@@ -14,12 +14,15 @@ import pytest
 import torch
 from torch import nn
 
+from mobilesdk.errors import ExportError
 from mobilesdk.export.large_kernel import (
     MAX_TAPS,
     PIECE_COST,
+    DilatedSplitDepthwiseConv2d,
     Piece,
     SplitDepthwiseConv2d,
     build_split_conv,
+    choose_split,
     is_large_depthwise,
     plan_split,
     rewrite_large_depthwise,
@@ -72,6 +75,38 @@ def test_split_equals_the_conv_in_float64(case, precision):
             torch.testing.assert_close(split(x), conv(x), rtol=1e-12, atol=1e-12)
 
 
+DILATED = [c for c in CASES if c[3] == 1 and c[4] not in ("valid",) and c[2] != 6]
+
+
+@pytest.mark.parametrize("case", DILATED, ids=lambda c: f"c{c[0]}m{c[1]}k{c[2]}p{c[4]}d{c[5]}")
+def test_dilated_form_equals_the_conv_in_float64(case):
+    """The slice-free form: pieces symmetric about the centre, each a (dilated) depthwise conv with its own
+    padding on the unpadded input — same taps, only the order of the additions changes."""
+    torch.manual_seed(0)
+    conv = _conv(*case)
+    split = build_split_conv(conv, form="dilated")
+    assert isinstance(split, DilatedSplitDepthwiseConv2d)
+    assert all(rows * cols <= MAX_TAPS for rows, cols in split.windows)
+    for size in ((13, 17), (23, 29)):
+        x = torch.randn(2, case[0], *size, dtype=torch.float64)
+        with torch.no_grad():
+            torch.testing.assert_close(split(x), conv(x), rtol=1e-12, atol=1e-12)
+
+
+def test_dilated_form_applies_where_it_is_exact_and_no_longer():
+    def form(*args, **kwargs):
+        return choose_split(_conv(4, 1, *args, **kwargs))[0]
+
+    assert form(7, 1, 3, 1, True) == "dilated"  # movepose's 7x7 'same'
+    assert form(7, 1, 6, 2, True) == "dilated"  # dilated 'same'
+    assert form(7, 2, 3, 1, True) == "windows"  # stride 2: LiteRT would pad each piece
+    assert form(7, 1, "valid", 1, True) == "windows"  # padding < 'same': pieces would need negative padding
+    assert form(6, 1, "same", 1, True) == "windows"  # even 'same' pads one more pixel on one side
+    assert form(9, 1, 4, 1, True) == "windows"  # dilated: 5 pieces, window form: 4
+    with pytest.raises(ExportError, match="no dilated split"):
+        build_split_conv(_conv(4, 1, 7, 2, 3, 1, True), form="dilated")
+
+
 @pytest.mark.parametrize("case", CASES[:4] + CASES[-2:], ids=lambda c: f"k{c[2]}s{c[3]}m{c[1]}")
 def test_split_equals_the_conv_in_float32(case):
     torch.manual_seed(1)
@@ -119,9 +154,12 @@ def test_rewrite_replaces_only_large_zero_padded_depthwise_convs():
         "kernel": [7, 7],
         "stride": [1, 1],
         "dilation": [1, 1],
-        "pieces": [[3, 7], [4, 1], [4, 6]],
+        "form": "dilated",
+        "pieces": [[5, 5], [2, 7], [5, 2]],
+        "piece_dilations": [[1, 1], [6, 1], [1, 6]],
     }
-    assert isinstance(model.get_submodule("1.0"), SplitDepthwiseConv2d)
+    assert records[1]["form"] == "windows"  # 1x31: the dilated form would take 4 pieces, the window form 2
+    assert isinstance(model.get_submodule("1.0"), DilatedSplitDepthwiseConv2d)
     assert isinstance(model.get_submodule("6"), SplitDepthwiseConv2d)
     for name in ("0", "2", "3", "4", "5"):
         assert type(model.get_submodule(name)) is nn.Conv2d
@@ -132,7 +170,6 @@ def test_rewrite_replaces_only_large_zero_padded_depthwise_convs():
 
 
 def test_explicit_pieces_must_cover_the_kernel_once():
-    from mobilesdk.errors import ExportError
 
     conv = _conv(4, 1, 7, 1, 3, 1, True)
     with pytest.raises(ExportError, match="every tap exactly once"):
@@ -256,3 +293,34 @@ def test_batchnorm_after_the_split_conv_is_folded_into_it():
     x = torch.randn(1, 8, 20, 20)
     with torch.no_grad():
         torch.testing.assert_close(model(x), original(x), rtol=1e-5, atol=1e-5)
+
+
+def test_litert_takes_the_dilated_form_without_pad_or_slice(tmp_path):
+    """The slice-free form's point: a stride-1 7x7 becomes three SAME-padded depthwise convs, one of them
+    dilated per axis, on the same input — no PAD, no SLICE (the window form has one SLICE per piece and axis)."""
+    from collections import Counter
+
+    from mobilesdk.export.litert import export_litert
+    from mobilesdk.export.tflite_flatbuffer import get_op_name, read_model
+
+    torch.manual_seed(6)
+    net = nn.Sequential(nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 7, padding=3, groups=16), nn.Conv2d(16, 8, 1))
+    net = net.eval()
+    x = torch.randn(1, 8, 24, 24)
+    path = tmp_path / "dilated.tflite"
+    report = export_litert(net, x, path)
+    assert [r["form"] for r in report.rewrites] == ["dilated"]
+    model_t = read_model(path.read_bytes())
+    ops = Counter(get_op_name(model_t, op) for sg in model_t.subgraphs for op in sg.operators)
+    assert ops["DEPTHWISE_CONV_2D"] == 3 and not ops.get("PAD") and not ops.get("SLICE"), ops
+    dilations = sorted(
+        (op.builtinOptions.dilationHFactor, op.builtinOptions.dilationWFactor)
+        for sg in model_t.subgraphs
+        for op in sg.operators
+        if get_op_name(model_t, op) == "DEPTHWISE_CONV_2D"
+    )
+    assert dilations == [(1, 1), (1, 6), (6, 1)]
+    with torch.no_grad():
+        expected = net(x).numpy()
+    (actual,) = run_model(path, [np.ascontiguousarray(x.permute(0, 2, 3, 1).numpy())])
+    assert _max_rel(actual, expected) <= 1e-4

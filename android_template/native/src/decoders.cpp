@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 #include "numeric.h"
 
@@ -313,75 +314,108 @@ void Codec::DecodeHeatmap(const float* hm, int32_t n, Decoded* out) {
 Status Codec::DecodeIntegral(const float* vol, int32_t n, Decoded* out) {
   const int32_t d = params_.depth_bins, h = params_.heatmap_height, w = params_.heatmap_width;
   const int64_t plane = static_cast<int64_t>(h) * w, per_joint = d * plane;
-  const double stride[2] = {static_cast<double>(in_w_) / w, static_cast<double>(in_h_) / h};
-  out->z.assign(static_cast<size_t>(n) * k_, 0.0);
-  scratch_.resize(static_cast<size_t>(plane) + w + d);
-  fscratch_.resize(static_cast<size_t>(plane));
-  double* m2d = scratch_.data();  // (Hh, Wh) marginal over depth (unnormalised)
-  double* mx = m2d + plane;
-  double* mz = mx + w;
-  for (int64_t j = 0; j < static_cast<int64_t>(n) * k_; ++j) {
-    const float* v = vol + j * per_joint;
-    bool finite = true;
-    const float top = MaxFinite(v, per_joint, &finite);  // one pass: max and the NaN/inf check
-    if (!finite) {
-      int64_t bad = 0;
-      AllFinite(v, per_joint, &bad);
-      return Numeric("output 'volumetric' contains NaN or inf (first at flat index " +
-                     std::to_string(j * per_joint + bad) + ")");
-    }
-    std::fill(scratch_.begin(), scratch_.end(), 0.0);
-    // Per depth slice, in chunks of kChunk voxels: exp (float, vectorised) accumulated lane-wise in double
-    // into the 2-D marginal and 8 partial sums of the slice. A chunk whose largest logit is more than 50 below
-    // the peak is skipped: its terms (< e^-50 each, ~2e-22) are below the double rounding of the sums (>= 1,
-    // the peak's own term), so this changes nothing but the time on peaked volumes.
-    constexpr int64_t kChunk = 32;
-    float* e = fscratch_.data();
-    for (int32_t dd = 0; dd < d; ++dd) {
-      const float* slice_v = v + dd * plane;
-      double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (int64_t c0 = 0; c0 < plane; c0 += kChunk) {
-        const int64_t len = std::min(kChunk, plane - c0);
-        if (MaxOf(slice_v + c0, len) < top - 50.0f) continue;
-        ExpShifted(slice_v + c0, static_cast<int32_t>(len), top, e);
-        double* acc = m2d + c0;
-        int64_t i = 0;
-        for (; i + 8 <= len; i += 8) {
-          for (int q = 0; q < 8; ++q) {
-            acc[i + q] += e[i + q];
-            part[q] += e[i + q];
-          }
-        }
-        for (; i < len; ++i) {
-          acc[i] += e[i];
-          part[0] += e[i];
-        }
+  const int64_t joints = static_cast<int64_t>(n) * k_;
+  out->z.assign(static_cast<size_t>(joints), 0.0);
+  // Joints are independent: with threads_ > 1 and volumes big enough to pay for a thread start, joint j runs
+  // on worker j % T, each worker with its own scratch. Every joint's arithmetic is the same as on one thread,
+  // so the results are too.
+  int64_t workers = std::min<int64_t>(threads_, joints);
+  workers = std::max<int64_t>(1, std::min<int64_t>(workers, joints * per_joint / min_voxels_per_thread_));
+  if (static_cast<int64_t>(integral_scratch_.size()) < workers) integral_scratch_.resize(workers);
+  std::vector<int64_t> bad(static_cast<size_t>(workers), -1);  // first non-finite joint per worker
+  auto run = [&](int64_t worker) {
+    IntegralScratch& s = integral_scratch_[worker];
+    for (int64_t j = worker; j < joints; j += workers) {
+      if (!DecodeIntegralJoint(vol + j * per_joint, j, &s, out)) {
+        bad[worker] = j;
+        return;
       }
-      double slice = 0.0;
-      for (double p : part) slice += p;
-      mz[dd] = slice;
     }
-    double total = 0.0, ey = 0.0, peak = 0.0;
-    for (int32_t hh = 0; hh < h; ++hh) {
-      double row = 0.0;
-      for (int32_t ww = 0; ww < w; ++ww) {
-        const double m = m2d[static_cast<size_t>(hh) * w + ww];
-        mx[ww] += m;
-        row += m;
-        peak = std::max(peak, m);
-      }
-      ey += hh * row;
-      total += row;
-    }
-    double ex = 0.0, ez = 0.0;
-    for (int32_t ww = 0; ww < w; ++ww) ex += ww * mx[ww];
-    for (int32_t dd = 0; dd < d; ++dd) ez += dd * mz[dd];
-    out->xy[2 * j] = ex / total * stride[0];
-    out->xy[2 * j + 1] = ey / total * stride[1];
-    out->z[j] = ez / total;
-    out->scores[j] = peak / total;
+  };
+  if (workers == 1) {
+    run(0);
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<size_t>(workers - 1));
+    for (int64_t t = 1; t < workers; ++t) pool.emplace_back(run, t);
+    run(0);
+    for (auto& t : pool) t.join();
+  }
+  int64_t first = -1;
+  for (int64_t b : bad) {
+    if (b >= 0 && (first < 0 || b < first)) first = b;
+  }
+  if (first >= 0) {
+    int64_t at = 0;
+    AllFinite(vol + first * per_joint, per_joint, &at);
+    return Numeric("output 'volumetric' contains NaN or inf (first at flat index " +
+                   std::to_string(first * per_joint + at) + ")");
   }
   return Status::Ok();
+}
+
+bool Codec::DecodeIntegralJoint(const float* v, int64_t j, IntegralScratch* s, Decoded* out) const {
+  const int32_t d = params_.depth_bins, h = params_.heatmap_height, w = params_.heatmap_width;
+  const int64_t plane = static_cast<int64_t>(h) * w, per_joint = d * plane;
+  const double stride[2] = {static_cast<double>(in_w_) / w, static_cast<double>(in_h_) / h};
+  bool finite = true;
+  const float top = MaxFinite(v, per_joint, &finite);  // one pass: max and the NaN/inf check
+  if (!finite) return false;
+  s->marginals.assign(static_cast<size_t>(plane) + w + d, 0.0);
+  s->exps.resize(static_cast<size_t>(plane));
+  double* m2d = s->marginals.data();  // (Hh, Wh) marginal over depth (unnormalised)
+  double* mx = m2d + plane;
+  double* mz = mx + w;
+  // Per depth slice, in chunks of kChunk voxels: exp (float, vectorised) accumulated lane-wise in double
+  // into the 2-D marginal and 8 partial sums of the slice. A chunk whose largest logit is more than 50 below
+  // the peak is skipped: its terms (< e^-50 each, ~2e-22) are below the double rounding of the sums (>= 1,
+  // the peak's own term), so this changes nothing but the time on peaked volumes.
+  constexpr int64_t kChunk = 32;
+  float* e = s->exps.data();
+  for (int32_t dd = 0; dd < d; ++dd) {
+    const float* slice_v = v + dd * plane;
+    double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t c0 = 0; c0 < plane; c0 += kChunk) {
+      const int64_t len = std::min(kChunk, plane - c0);
+      if (MaxOf(slice_v + c0, len) < top - 50.0f) continue;
+      ExpShifted(slice_v + c0, static_cast<int32_t>(len), top, e);
+      double* acc = m2d + c0;
+      int64_t i = 0;
+      for (; i + 8 <= len; i += 8) {
+        for (int q = 0; q < 8; ++q) {
+          acc[i + q] += e[i + q];
+          part[q] += e[i + q];
+        }
+      }
+      for (; i < len; ++i) {
+        acc[i] += e[i];
+        part[0] += e[i];
+      }
+    }
+    double slice = 0.0;
+    for (double p : part) slice += p;
+    mz[dd] = slice;
+  }
+  double total = 0.0, ey = 0.0, peak = 0.0;
+  for (int32_t hh = 0; hh < h; ++hh) {
+    double row = 0.0;
+    for (int32_t ww = 0; ww < w; ++ww) {
+      const double m = m2d[static_cast<size_t>(hh) * w + ww];
+      mx[ww] += m;
+      row += m;
+      peak = std::max(peak, m);
+    }
+    ey += hh * row;
+    total += row;
+  }
+  double ex = 0.0, ez = 0.0;
+  for (int32_t ww = 0; ww < w; ++ww) ex += ww * mx[ww];
+  for (int32_t dd = 0; dd < d; ++dd) ez += dd * mz[dd];
+  out->xy[2 * j] = ex / total * stride[0];
+  out->xy[2 * j + 1] = ey / total * stride[1];
+  out->z[j] = ez / total;
+  out->scores[j] = peak / total;
+  return true;
 }
 
 Status Codec::FlipMerge(const float* const* outputs, const float* const* flipped, int32_t n,

@@ -1,10 +1,12 @@
 #include "estimator.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "onnx_model.h"
 
@@ -159,6 +161,11 @@ Status Estimator::Create(const EstimatorOptions& options, std::unique_ptr<Estima
     e->engine_ = std::move(engine);
   }
   e->input_.resize(e->processor_->input().bytes());
+  // The decode runs between inferences, when the engine's threads idle: as many threads (0: up to 4 of the
+  // CPUs). One thread keeps the whole estimate on the calling thread (what instruction counting needs).
+  const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
+  e->processor_->set_decode_threads(options.num_threads > 0 ? options.num_threads
+                                                            : static_cast<int32_t>(std::min(4u, cpus)));
   *out = std::move(e);
   return Status::Ok();
 }

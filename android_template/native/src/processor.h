@@ -54,6 +54,9 @@ class Processor {
   Status Decode(const float* const* outputs, const size_t* counts, int32_t num_outputs, const Affine& affine,
                 Pose* pose);
 
+  // Threads of the decode (integral-3d joints in parallel); results do not depend on it. Default 1.
+  void set_decode_threads(int32_t threads) { codec_.set_threads(threads); }
+
  private:
   Manifest manifest_;
   size_t artifact_index_ = 0;

@@ -333,5 +333,40 @@ TEST(Vectors, Rescore) {
   }
 }
 
+// The integral-3d decode splits joints over threads: every thread count gives the one-thread result bit for
+// bit, and a NaN is reported at the same flat index.
+TEST(Vectors, IntegralDecodeThreadsGiveTheSameResult) {
+  const auto cases = Cases("decode");
+  REQUIRE_VECTORS(cases);
+  int checked = 0;
+  for (const auto& c : cases) {
+    CodecCase cc = MakeCodec(c);
+    if (cc.codec.params().kind != CodecKind::kIntegral3D) continue;
+    SCOPED_TRACE(c.at("name").get<std::string>());
+    std::vector<float> vol = cc.outputs[0].as<float>();
+    const float* ptr = vol.data();
+    Decoded one, many;
+    cc.codec.set_threads(1);
+    ASSERT_TRUE(cc.codec.Decode(&ptr, cc.n, &one).ok());
+    for (int32_t threads : {2, 3, 8}) {
+      cc.codec.set_threads(threads, /*min_voxels_per_thread=*/1);
+      ASSERT_TRUE(cc.codec.Decode(&ptr, cc.n, &many).ok());
+      EXPECT_EQ(one.xy, many.xy) << threads << " threads";
+      EXPECT_EQ(one.z, many.z) << threads << " threads";
+      EXPECT_EQ(one.scores, many.scores) << threads << " threads";
+    }
+    vol[vol.size() - 3] = std::nanf("");
+    cc.codec.set_threads(1);
+    const Status st1 = cc.codec.Decode(&ptr, cc.n, &one);
+    cc.codec.set_threads(3, 1);
+    const Status st3 = cc.codec.Decode(&ptr, cc.n, &many);
+    EXPECT_FALSE(st1.ok());
+    EXPECT_EQ(st1.message(), st3.message());
+    EXPECT_NE(st1.message().find(std::to_string(vol.size() - 3)), std::string::npos) << st1.message();
+    ++checked;
+  }
+  EXPECT_GT(checked, 0) << "no integral-3d decode vectors";
+}
+
 }  // namespace
 }  // namespace msdk
