@@ -1,7 +1,8 @@
 // libFuzzer target over the C API's untrusted inputs: manifest JSON, and the frame / ROI / output arguments
 // of preprocess and decode; and over .tflite files before LiteRT sees them (the verifier, tflite_model.h). An
-// input with "TFL3" at bytes 4..8 is a model file; otherwise the first byte picks the mode. Everything must
-// come back as a status, never a crash, a sanitizer report or a leak.
+// input with "TFL3" at bytes 4..8 is a model file; otherwise the first byte picks the mode. Every input is also
+// sniffed as an ONNX model head (onnx_model.h). Everything must come back as a status, never a crash, a
+// sanitizer report or a leak.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "mobilesdk_pose.h"
+#include "onnx_model.h"
 #include "tflite_model.h"
 
 namespace {
@@ -119,6 +121,7 @@ void FuzzDecode(FuzzedDataProvider& in) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  (void)msdk::LooksLikeOnnxModel(data, size);
   if (msdk::HasTfliteIdentifier(data, size)) {
     std::vector<uint64_t> model((size + 7) / 8);  // 8-aligned, as the engine reads a file
     std::memcpy(model.data(), data, size);
