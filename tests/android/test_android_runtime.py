@@ -73,6 +73,7 @@ EXPECTED = {
     "VideoTrackerTest": {
         "followsSmoothsPredictsAndReacquires",
         "tooFewVisibleKeypointsIsLossAndBoxesAreClamped",
+        "droppedFramesAndVariableRatesKeepThePredictionOnTheMotion",
     },
     "EndToEndTest": {
         "executorchEngineMatchesThePythonPath",

@@ -52,6 +52,31 @@ class VideoTrackerTest {
         assertNull(t.roi(640, 480, 165))
     }
 
+    /**
+     * A figure moving 6 px per 33 ms. An alpha-beta filter has no steady-state error on constant velocity,
+     * so after 30 frames the predicted box sits on the figure (< 0.1 px). Frames then stop arriving
+     * regularly (LIVE_STREAM drops, a variable frame rate): because the velocity is per millisecond, the box
+     * predicted for any later time is still on the figure; a per-frame velocity would be a whole frame of
+     * motion (6 px) behind after one dropped frame.
+     */
+    @Test
+    fun droppedFramesAndVariableRatesKeepThePredictionOnTheMotion() {
+        val t = VideoTracker(TrackingOptions(), k, minKeypointScore = 0.1f)
+        val speed = 6.0 / 33 // px per ms
+        fun centre(ms: Long) = 100 + speed * ms + 50 // the joints box is 100 px wide from x
+        var ms = 0L
+        repeat(30) {
+            t.update(result((100 + speed * ms).toFloat(), 100f), 640, 480, ms)
+            ms += 33
+        }
+        for (gap in listOf(66L, 99L, 20L, 50L, 33L)) { // one and two frames dropped, then a faster and a slower rate
+            val r = t.roi(640, 480, ms)!!
+            assertEquals("predicted $gap ms ahead", centre(ms), ((r[0] + r[2]) / 2).toDouble(), 0.1)
+            t.update(result((100 + speed * ms).toFloat(), 100f), 640, 480, ms)
+            ms += gap
+        }
+    }
+
     @Test
     fun tooFewVisibleKeypointsIsLossAndBoxesAreClamped() {
         val t = VideoTracker(TrackingOptions(), k, minKeypointScore = 0.1f)
