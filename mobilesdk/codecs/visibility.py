@@ -73,15 +73,18 @@ def default_params(codec_name: str, params: Mapping[str, Any] | None = None) -> 
 
 
 def parse_params(what: str, value: Any) -> dict[str, float]:
-    """A manifest's ``codec.visibility``: a mapping with finite numbers ``a`` and ``b`` and nothing else."""
+    """A manifest's ``codec.visibility``: a mapping with finite numbers ``a`` (> 0: visibility grows with the
+    score, so a threshold on it is a threshold on the score) and ``b``, and nothing else."""
     if not isinstance(value, Mapping) or set(value) != {"a", "b"}:
-        raise CodecError(f"{what} must be a mapping {{'a': number, 'b': number}}, got {value!r}")
+        raise CodecError(f"{what} must be a mapping {{'a': number > 0, 'b': number}}, got {value!r}")
     out = {}
     for k in ("a", "b"):
         v = value[k]
         if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
             raise CodecError(f"{what}[{k!r}] must be a finite number, got {v!r}")
         out[k] = float(v)
+    if out["a"] <= 0:
+        raise CodecError(f"{what}['a'] must be > 0 (visibility grows with the score), got {value['a']!r}")
     return out
 
 

@@ -55,7 +55,8 @@ EXPECTED = {
         "roiPaddingIsRead",
         "embeddedManifestWithOneArtifact",
         "errorsNameTheProblem",
-        "defaultScoreThresholdsFollowTheCodecScale",
+        "defaultVisibilityThresholdIsHalfForEveryCodec",
+        "visibilityCalibrationIsReadFromTheCodecSection",
     },
     "ModelFilesTest": {
         "copyIsVerifiedReusedAndReplacedAtomically",

@@ -16,6 +16,7 @@ import pytest
 
 from mobilesdk import preprocess as pp
 from mobilesdk.cards import load_card
+from mobilesdk.codecs.visibility import default_params, visibility
 
 ROI = [30.0, 20.0, 150.0, 140.0]
 
@@ -103,6 +104,11 @@ def test_runner_keypoints_equal_python_path(model_fixture, roi, request, native_
         else:
             assert all(k["z"] is None for k in result["keypoints"])
     assert result["pose_score"] == pytest.approx(float(np.mean(scores)), rel=1e-5)
+    # visibility: the manifest codec's calibrated map of the score, as the Python reference computes it
+    codec = json.loads(Path(model["dir"], "manifest.json").read_text())["codec"]
+    params = codec.get("visibility") or default_params(codec["name"], codec["params"])
+    vis = np.array([k["visibility"] for k in result["keypoints"]])
+    np.testing.assert_allclose(vis, visibility(scores, params["a"], params["b"]), atol=1e-5, rtol=0)
 
 
 def test_runner_raw_mode_reproduces_executorch_runtime(native_release, movepose_pte, png, tmp_path):

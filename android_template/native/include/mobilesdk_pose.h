@@ -82,9 +82,14 @@ typedef struct msdk_rect {
 } msdk_rect;
 
 typedef struct msdk_keypoint {
-  float x, y; /* upright-frame px */
-  float z;    /* integral-3d: depth in output-grid units; NaN for 2-D codecs */
-  float score;
+  float x, y;  /* upright-frame px */
+  float z;     /* integral-3d: depth in output-grid units; NaN for 2-D codecs */
+  float score; /* the codec's raw confidence, on its own scale */
+  /* Addition to API version 1 (the struct grew by this member: rebuild against this header): the calibrated
+   * probability that the keypoint is visible (inside the crop, not occluded), in [0, 1], one meaning for every
+   * codec; threshold 0.5. A monotone map of score with the manifest's codec.visibility {a, b} (or the codec's
+   * default): 1 / (1 + exp(-(a ln(score) + b))), 0 for score <= 0 (mobilesdk/codecs/visibility.py). */
+  float visibility;
 } msdk_keypoint;
 
 /* One person. The caller owns `keypoints` (capacity entries); count is set to the model's K. */

@@ -358,7 +358,12 @@ json KeypointsJson(const msdk_processor* p, const msdk_pose& pose) {
   for (int32_t i = 0; i < pose.count; ++i) {
     const msdk_keypoint& k = pose.keypoints[i];
     json z = std::isnan(k.z) ? json(nullptr) : json(k.z);
-    kps.push_back({{"name", msdk_processor_keypoint_name(p, i)}, {"x", k.x}, {"y", k.y}, {"z", z}, {"score", k.score}});
+    kps.push_back({{"name", msdk_processor_keypoint_name(p, i)},
+                   {"x", k.x},
+                   {"y", k.y},
+                   {"z", z},
+                   {"score", k.score},
+                   {"visibility", k.visibility}});
   }
   return kps;
 }

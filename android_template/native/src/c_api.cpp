@@ -120,7 +120,7 @@ void FillPose(const msdk::Pose& p, msdk_pose* pose) {
   pose->count = k;
   for (int32_t i = 0; i < k; ++i) {
     const msdk::Keypoint& s = p.keypoints[i];
-    pose->keypoints[i] = msdk_keypoint{s.x, s.y, s.z, s.score};
+    pose->keypoints[i] = msdk_keypoint{s.x, s.y, s.z, s.score, s.visibility};
   }
   pose->score = p.score;
 }

@@ -230,23 +230,25 @@ msdk_frame DirectFrame(JNIEnv* env, jint format, jint width, jint height, jint r
 
 void CheckOut(JNIEnv* env, jfloatArray out, int32_t k) {
   if (out == nullptr) BadArg(env, "out is null");
-  const jsize need = 4 * k + 10;
+  const jsize need = 5 * k + 10;
   if (env->GetArrayLength(out) < need) {
     BadArg(env, "out has " + std::to_string(env->GetArrayLength(out)) + " floats, resultSize(" + std::to_string(k) +
                     ") is " + std::to_string(need));
   }
 }
 
-// out: per keypoint x, y, z, score; pose score; affine (6); preprocess, inference, decode microseconds.
+// out: per keypoint x, y, z, score; pose score; affine (6); preprocess, inference, decode microseconds; per
+// keypoint visibility (at 4k + 10, after the fields of the first layout, which keep their places).
 void WriteResult(JNIEnv* env, jfloatArray out, const msdk_pose& pose, const float affine[6], const int64_t us[3]) {
   const int32_t k = pose.count;
-  std::vector<float> r(static_cast<size_t>(4 * k + 10));
+  std::vector<float> r(static_cast<size_t>(5 * k + 10));
   for (int32_t i = 0; i < k; ++i) {
     const msdk_keypoint& kp = pose.keypoints[i];
     r[4 * i] = kp.x;
     r[4 * i + 1] = kp.y;
     r[4 * i + 2] = kp.z;
     r[4 * i + 3] = kp.score;
+    r[4 * k + 10 + i] = kp.visibility;
   }
   r[4 * k] = pose.score;
   for (int i = 0; i < 6; ++i) r[4 * k + 1 + i] = affine[i];

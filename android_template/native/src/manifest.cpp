@@ -270,6 +270,23 @@ Status CodecFromJson(const json& codec, const std::string& key, std::string* nam
   return Status::Ok();
 }
 
+// codec.visibility {a, b} (finite numbers, nothing else), or the codec's default when absent or null.
+Status VisibilityFromJson(const json& codec, const std::string& key, const CodecParams& params, VisibilityParams* out) {
+  auto it = codec.find("visibility");
+  if (it == codec.end() || it->is_null()) {
+    *out = DefaultVisibility(params);
+    return Status::Ok();
+  }
+  const json& v = *it;
+  bool ok = v.is_object() && v.size() == 2 && v.contains("a") && v.contains("b");
+  ok = ok && v.at("a").is_number() && v.at("b").is_number();
+  ok = ok && std::isfinite(v.at("a").get<double>()) && std::isfinite(v.at("b").get<double>());
+  ok = ok && v.at("a").get<double>() > 0;  // visibility grows with the score
+  if (!ok) return Reader::Fail(Reader::Key(key, "visibility"), "a mapping {a: number > 0, b: number}", v);
+  *out = VisibilityParams{v.at("a").get<double>(), v.at("b").get<double>()};
+  return Status::Ok();
+}
+
 Status InputFromJson(const json& doc, const std::string& key, InputSpec* in, std::string* name,
                      std::vector<int64_t>* shape) {
   if (!doc.is_object()) return Reader::Fail(key, "a mapping", doc);
@@ -388,6 +405,7 @@ Status ParseManifest(const char* text, size_t size, Manifest* out) {
     MSDK_RETURN_IF_ERROR(Reader::String(*model, "model", "id", &m.model_id));
     MSDK_RETURN_IF_ERROR(Reader::Object(doc, "", "codec", &codec));
     MSDK_RETURN_IF_ERROR(CodecFromJson(*codec, "codec", &m.codec_name, &m.codec));
+    MSDK_RETURN_IF_ERROR(VisibilityFromJson(*codec, "codec", m.codec, &m.visibility));
     MSDK_RETURN_IF_ERROR(Reader::Object(doc, "", "keypoints", &keypoints));
     const json* names;
     MSDK_RETURN_IF_ERROR(Reader::Get(*keypoints, "keypoints", "names", &names));
@@ -473,6 +491,20 @@ Status ParseCodec(const char* text, size_t size, std::string* name, CodecParams*
     MSDK_RETURN_IF_ERROR(Parse(text, size, &doc));
     if (!doc.is_object()) return Reader::Fail("codec", "a mapping", doc);
     return CodecFromJson(doc, "codec", name, out);
+  } catch (const std::exception& e) {
+    return InvalidManifest(std::string("codec could not be read (") + e.what() + ")");
+  }
+}
+
+Status ParseCodecVisibility(const char* text, size_t size, VisibilityParams* out) {
+  try {
+    json doc;
+    MSDK_RETURN_IF_ERROR(Parse(text, size, &doc));
+    if (!doc.is_object()) return Reader::Fail("codec", "a mapping", doc);
+    std::string name;
+    CodecParams params;
+    MSDK_RETURN_IF_ERROR(CodecFromJson(doc, "codec", &name, &params));
+    return VisibilityFromJson(doc, "codec", params, out);
   } catch (const std::exception& e) {
     return InvalidManifest(std::string("codec could not be read (") + e.what() + ")");
   }

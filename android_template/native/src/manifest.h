@@ -12,6 +12,7 @@
 #include "decoders.h"
 #include "preprocess.h"
 #include "status.h"
+#include "visibility.h"
 
 namespace msdk {
 
@@ -33,6 +34,7 @@ struct Manifest {
   std::string model_id;
   std::string codec_name;
   CodecParams codec;
+  VisibilityParams visibility;  // codec.visibility, else DefaultVisibility(codec)
   std::vector<std::string> keypoint_names;
   std::vector<std::pair<int32_t, int32_t>> flip_pairs;
   std::vector<ArtifactSpec> artifacts;
@@ -48,6 +50,8 @@ Status SelectArtifact(const Manifest& m, const char* recipe, const std::string& 
 // The parts, for the tests and the fuzzer: a manifest `input` entry, and a `codec` object {name, params}.
 Status ParseInputEntry(const char* text, size_t size, InputSpec* out, std::vector<int64_t>* shape);
 Status ParseCodec(const char* text, size_t size, std::string* name, CodecParams* out);
+// The `codec.visibility` of a codec object {name, params, visibility?}: its {a, b}, else the codec's default.
+Status ParseCodecVisibility(const char* text, size_t size, VisibilityParams* out);
 
 }  // namespace msdk
 

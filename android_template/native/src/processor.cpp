@@ -87,6 +87,7 @@ Status Processor::Decode(const float* const* outputs, const size_t* counts, int3
     kp.y = static_cast<float>(fy);
     kp.z = has_z ? static_cast<float>(decoded_.z[j]) : std::numeric_limits<float>::quiet_NaN();
     kp.score = static_cast<float>(decoded_.scores[j]);
+    kp.visibility = static_cast<float>(Visibility(decoded_.scores[j], manifest_.visibility));
     total += decoded_.scores[j];
   }
   pose->score = static_cast<float>(total / k);

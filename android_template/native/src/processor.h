@@ -28,6 +28,7 @@ struct TensorDesc {
 
 struct Keypoint {
   float x, y, z, score;
+  float visibility;  // calibrated probability that the keypoint is visible (visibility.h), in [0, 1]
 };
 
 struct Pose {

@@ -88,6 +88,13 @@ TEST(CApi, ProcessorCreateRejectsBadManifests) {
   m.erase("codec");
   EXPECT_EQ(Create(m, &p, &err), MSDK_ERR_INVALID_MANIFEST);
   EXPECT_NE(std::string(err.message).find("'codec'"), std::string::npos) << err.message;
+  for (const json& bad : {json{{"a", 1.0}}, json{{"a", "x"}, {"b", 0.0}}, json{{"a", 1.0}, {"b", 2.0}, {"c", 3.0}},
+                          json{{"a", 0.0}, {"b", 1.0}}}) {
+    m = SimccManifest();
+    m["codec"]["visibility"] = bad;
+    EXPECT_EQ(Create(m, &p, &err), MSDK_ERR_INVALID_MANIFEST) << bad.dump();
+    EXPECT_NE(std::string(err.message).find("'codec.visibility'"), std::string::npos) << err.message;
+  }
   m = SimccManifest();
   m["codec"]["params"]["bogus"] = 1;
   EXPECT_EQ(Create(m, &p, &err), MSDK_ERR_INVALID_MANIFEST);
@@ -416,6 +423,12 @@ TEST(EstimatorPte, EstimateRunAndDeadHandles) {
   msdk_frame f = fx.Nv21(320, 240);
   ASSERT_EQ(msdk_estimator_estimate(e, &f, nullptr, &pose, &t, &err), MSDK_OK) << err.message;
   EXPECT_GT(t.inference_us, 0);
+  for (int32_t j = 0; j < k; ++j) {  // visibility: in [0, 1], a monotone map of the score
+    EXPECT_TRUE(kp[j].visibility >= 0.0f && kp[j].visibility <= 1.0f) << "keypoint " << j << ": " << kp[j].visibility;
+    for (int32_t i = 0; i < k; ++i) {
+      if (kp[i].score < kp[j].score) EXPECT_LE(kp[i].visibility, kp[j].visibility) << i << " vs " << j;
+    }
+  }
   EXPECT_EQ(msdk_estimator_estimate(e, &f, nullptr, &pose, nullptr, &err), MSDK_OK);  // timings optional
   msdk_frame g = f;
   g.planes[0].row_stride = 100;

@@ -207,6 +207,14 @@ TEST(Vectors, Decode) {
     const json& e = c.at("expected");
     ExpectClose(out.xy, Load(e.at("xy")).as<double>(), 1e-3, 0.0, "xy (px)");
     ExpectClose(out.scores, Load(e.at("scores")).as<double>(), 1e-7, 1e-6, "scores");
+    // visibility: the codec's map of the score with codec.visibility, or the codec's default without it
+    VisibilityParams vp;
+    const std::string codec_text = c.at("codec").dump();
+    const Status vs = ParseCodecVisibility(codec_text.data(), codec_text.size(), &vp);
+    ASSERT_TRUE(vs.ok()) << vs.message();
+    std::vector<double> vis(out.scores.size());
+    for (size_t i = 0; i < vis.size(); ++i) vis[i] = Visibility(out.scores[i], vp);
+    ExpectClose(vis, Load(e.at("visibility")).as<double>(), 1e-5, 0.0, "visibility");
     if (!e.at("z").is_null()) ExpectClose(out.z, Load(e.at("z")).as<double>(), 1e-3, 0.0, "z");
     const std::vector<double> am = c.at("affine").get<std::vector<double>>();
     Affine a, inv;

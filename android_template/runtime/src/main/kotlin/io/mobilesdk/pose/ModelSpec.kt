@@ -56,26 +56,13 @@ data class ModelSpec(
     }
 
     /**
-     * The keypoint score under which a keypoint counts as not visible, when [PoseEstimator.Options] sets none.
-     * Scores are on the codec's scale, so the default depends on it:
-     * - heatmap: 0.3 of the peak height (targets peak at 1; the usual HRNet/MMPose display threshold);
-     * - simcc with softmax scores: 8 / min(Bx, By), i.e. 8x the probability of a uniform (no-signal) vector —
-     *   a trained model's peak probability is ~1/(sqrt(2 pi) sigma) ~ 0.07 for sigma = 5.66 bins, while
-     *   noise stays near 1/B; raw (unnormalised) SimCC scores: 0.3;
-     * - integral-3d: 8 / (Hh * Wh), 8x the uniform peak of the 2-D marginal.
+     * The [Keypoint.visibility] under which a keypoint counts as not visible, when [PoseEstimator.Options] sets
+     * none: 0.5 ([VisibilityCalibration.DEFAULT_THRESHOLD]) for every model, since visibility is a calibrated
+     * probability with one meaning across codecs. (Before visibility existed this was a raw-score threshold
+     * whose scale depended on the codec, e.g. 8/512 for SimCC; the raw score is still [Keypoint.score].)
      */
     val defaultMinKeypointScore: Float
-        get() = when (codec.name) {
-            "simcc" -> if (codec.params["normalize"] == false) 0.3f else {
-                val bins = outputs.filter { it.role == "simcc_x" || it.role == "simcc_y" }.minOf { it.shape.last() }
-                8f / bins
-            }
-            "integral-3d" -> {
-                val vol = outputs.first { it.role == "volumetric" }.shape
-                8f / (vol[vol.size - 1] * vol[vol.size - 2])
-            }
-            else -> 0.3f
-        }
+        get() = VisibilityCalibration.DEFAULT_THRESHOLD
 
     init {
         require(keypointNames.isNotEmpty()) { "a model has at least one keypoint" }
@@ -136,7 +123,9 @@ data class ModelSpec(
                 recipe = entry.getString("recipe"),
                 input = InputSpec.fromJson(entry.getJSONObject("input")),
                 outputs = (0 until outputs.length()).map { OutputSpec.fromJson(outputs.getJSONObject(it)) },
-                codec = CodecSpec(codec.getString("name"), toMap(codec.optJSONObject("params") ?: JSONObject())),
+                codec = CodecSpec(
+                    codec.getString("name"), toMap(codec.optJSONObject("params") ?: JSONObject()), visibility(codec),
+                ),
                 keypointNames = strings(keypoints.getJSONArray("names")),
                 skeleton = pairs(keypoints.optJSONArray("skeleton")),
                 flipPairs = pairs(keypoints.optJSONArray("flip_pairs")),
@@ -152,6 +141,18 @@ data class ModelSpec(
         internal fun strings(a: JSONArray): List<String> = (0 until a.length()).map { a.getString(it) }
 
         internal fun ints(a: JSONArray): List<Int> = (0 until a.length()).map { a.getInt(it) }
+
+        /** The codec object's `visibility` {a > 0, b} (null when absent: the codec's default applies). */
+        internal fun visibility(codec: JSONObject): VisibilityCalibration? {
+            if (!codec.has("visibility") || codec.isNull("visibility")) return null
+            val v = codec.opt("visibility")
+            val a = (v as? JSONObject)?.opt("a")
+            val b = (v as? JSONObject)?.opt("b")
+            val ok = v is JSONObject && v.length() == 2 && a is Number && b is Number &&
+                a.toDouble().isFinite() && a.toDouble() > 0 && b.toDouble().isFinite()
+            if (!ok) throw manifestError("key 'codec.visibility': expected a mapping {a: number > 0, b: number}, got $v")
+            return VisibilityCalibration((a as Number).toDouble(), (b as Number).toDouble())
+        }
 
         internal fun doubles(a: JSONArray): List<Double> = (0 until a.length()).map { a.getDouble(it) }
 
@@ -284,7 +285,14 @@ data class OutputSpec(val name: String, val shape: List<Int>, val dtype: String,
     }
 }
 
-/** The decoding contract: codec [name] ("simcc", "heatmap", "integral-3d") and its parameters (mobilesdk/codecs). */
-data class CodecSpec(val name: String, val params: Map<String, Any?>)
+/**
+ * The decoding contract: codec [name] ("simcc", "heatmap", "integral-3d") and its parameters (mobilesdk/codecs);
+ * [visibility] is the manifest's `codec.visibility`, null when it has none (then [visibilityCalibration] is the
+ * codec's default).
+ */
+data class CodecSpec(val name: String, val params: Map<String, Any?>, val visibility: VisibilityCalibration? = null) {
+    /** How raw scores become [Keypoint.visibility] for this codec. */
+    val visibilityCalibration: VisibilityCalibration get() = visibility ?: VisibilityCalibration.defaultFor(this)
+}
 
 internal fun manifestError(message: String) = PoseException(PoseException.INVALID_MANIFEST, "manifest: $message")

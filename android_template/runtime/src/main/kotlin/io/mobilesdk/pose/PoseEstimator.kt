@@ -68,7 +68,7 @@ interface PoseEstimator : Closeable {
     /** CPU threads the engine really uses (ExecuTorch's pool is process-wide; see [Options.threads]). */
     val threads: Int
 
-    /** The keypoint score under which a keypoint is not visible ([Options.minKeypointScore] or the model's default). */
+    /** The [Keypoint.visibility] under which a keypoint is not visible ([Options.minKeypointScore], default 0.5). */
     val minKeypointScore: Float
 
     val keypointNames: List<String> get() = spec.keypointNames
@@ -200,9 +200,12 @@ interface PoseEstimator : Closeable {
      *   thread per performance core (its default; the pool is process-wide, created by the first estimator
      *   and kept while any is alive), TFLite min(4, available processors) (more rarely helps a small model
      *   and heats the phone).
-     * @property minKeypointScore keypoints scoring below it are "not visible": excluded from [Pose.box] and
-     *   from video tracking. Null (default): [ModelSpec.defaultMinKeypointScore], which depends on the
-     *   codec's score scale.
+     * @property minKeypointScore keypoints whose [Keypoint.visibility] is below it are "not visible": excluded
+     *   from [Pose.box], from video tracking and from smoothing. Null (default): 0.5
+     *   ([ModelSpec.defaultMinKeypointScore]) for every model — visibility is a calibrated probability with one
+     *   meaning across codecs. Changed meaning: it used to apply to the raw [Keypoint.score], whose scale
+     *   depends on the codec (the old SimCC default was 8/512); a raw-score threshold `s` now reads
+     *   `spec.codec.visibilityCalibration.visibility(s)`.
      * @property minPoseScore when set, a pose whose score (mean keypoint score) is below it is dropped and
      *   [PoseResult.poses] is empty ("no person"). Null (default): the pose is always returned — the model
      *   has no person detector, so whether a person is there is the app's call.

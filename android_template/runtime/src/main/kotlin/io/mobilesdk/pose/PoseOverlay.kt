@@ -28,7 +28,8 @@ import android.graphics.Paint
  * Not thread-safe: draw from one thread (the UI thread).
  *
  * @param spec the model (`estimator.spec` or the facade's `SPEC`): its skeleton gives the limbs.
- * @param minKeypointScore draw keypoints scoring at least this (`estimator.minKeypointScore`).
+ * @param minKeypointScore draw keypoints whose [Keypoint.visibility] is at least this (`estimator.minKeypointScore`,
+ *   0.5 by default).
  */
 class PoseOverlay @JvmOverloads constructor(
     spec: ModelSpec,
@@ -71,5 +72,5 @@ class PoseOverlay @JvmOverloads constructor(
         }
     }
 
-    private fun visible(k: Keypoint): Boolean = k.score >= minKeypointScore && k.normalizedX.isFinite() && k.normalizedY.isFinite()
+    private fun visible(k: Keypoint): Boolean = k.visibility >= minKeypointScore && k.normalizedX.isFinite() && k.normalizedY.isFinite()
 }

@@ -9,8 +9,11 @@ import android.graphics.RectF
  *
  * [z] is the depth of 3-D models (integral-3d codec) in output-grid units (0 ..< depth bins; nearer is
  * smaller), null for 2-D models. [score] is the codec's raw confidence, whose scale depends on the model
- * (SimCC: softmax probability of the peak bin; heatmap: peak height; integral-3d: peak of the 2-D marginal);
- * compare it with [PoseEstimator.minKeypointScore], not with a fixed number.
+ * (SimCC: softmax probability of the peak bin; heatmap: peak height; integral-3d: peak of the 2-D marginal).
+ *
+ * [visibility] is the calibrated probability, in [0, 1], that the keypoint is visible (inside the crop and not
+ * occluded): a monotone map of [score] with one meaning for every codec ([VisibilityCalibration]), so one
+ * threshold works for every model — [PoseEstimator.minKeypointScore], 0.5 by default, applies to it.
  *
  * [normalizedX], [normalizedY]: the same point relative to the upright frame, `(x + 0.5) / width` and
  * `(y + 0.5) / height` — the frame's outer edges are 0 and 1 (pixel centres lie strictly inside), so
@@ -26,6 +29,7 @@ data class Keypoint(
     val score: Float,
     val normalizedX: Float,
     val normalizedY: Float,
+    val visibility: Float,
 )
 
 /**
@@ -48,7 +52,7 @@ data class SkeletonEdge(val from: String, val to: String)
  *
  * @property keypoints every keypoint of the model, in the model's order (see [ModelSpec.keypointNames]).
  * @property score mean of the keypoint scores (the native core's pose score).
- * @property box bounding box of the keypoints whose score is at least the estimator's minimum keypoint score,
+ * @property box bounding box of the keypoints whose visibility is at least the estimator's minKeypointScore,
  *   in upright-frame pixels; null when none is.
  */
 data class Pose(val keypoints: List<Keypoint>, val score: Float, val box: RectF?) {
@@ -76,8 +80,10 @@ data class Pose(val keypoints: List<Keypoint>, val score: Float, val box: RectF?
         return null
     }
 
-    /** The keypoints whose score is at least [minScore]. */
-    fun visible(minScore: Float): List<Keypoint> = keypoints.filter { it.score >= minScore }
+    /** The keypoints whose [Keypoint.visibility] is at least [minVisibility] (default 0.5, as the estimator's). */
+    @JvmOverloads
+    fun visible(minVisibility: Float = VisibilityCalibration.DEFAULT_THRESHOLD): List<Keypoint> =
+        keypoints.filter { it.visibility >= minVisibility }
 
     /** The skeleton's limbs as keypoint pairs (for drawing), e.g. `pose.limbs(estimator.skeleton)`. */
     fun limbs(skeleton: List<SkeletonEdge>): List<Pair<Keypoint, Keypoint>> =

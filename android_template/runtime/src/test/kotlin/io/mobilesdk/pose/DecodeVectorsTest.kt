@@ -33,15 +33,16 @@ class DecodeVectorsTest {
         val expected: JSONObject = doc.getJSONObject("expected")
         val xy = v.float64(expected.getJSONObject("xy"))
         val scores = v.float64(expected.getJSONObject("scores"))
+        val visibility = v.float64(expected.getJSONObject("visibility"))
         val z = if (expected.isNull("z")) null else v.float64(expected.getJSONObject("z"))
         val frameXy = v.float64(expected.getJSONObject("frame_xy"))
         val affine = doc.getJSONArray("affine").let { a -> DoubleArray(6) { a.getDouble(it) } }
         val specs = outputNames.mapIndexed { i, nm -> OutputSpec(nm, shapes[i], "float32", nm) }
 
-        fun decoder() = KeypointDecoder.create(
-            CodecSpec(codec.getString("name"), ModelSpec.toMap(codec.getJSONObject("params"))),
-            size.getInt("width"), size.getInt("height"), k, specs,
-        )
+        /** The case's codec as a manifest gives it (with codec.visibility when the case has one). */
+        val codecSpec = CodecSpec(codec.getString("name"), ModelSpec.toMap(codec.getJSONObject("params")), ModelSpec.visibility(codec))
+
+        fun decoder() = KeypointDecoder.create(codecSpec, size.getInt("width"), size.getInt("height"), k, specs)
     }
 
     private fun cases(): List<Case> {
@@ -62,6 +63,7 @@ class DecodeVectorsTest {
             val d = DecodedPose(c.k)
             for (i in 0 until c.n) {
                 dec.decode(c.outputs, i, d)
+                d.fillVisibility(c.codecSpec.visibilityCalibration)
                 for (j in 0 until c.k) {
                     val o = i * c.k + j
                     val where = "${c.name}[$i][$j]"
@@ -69,6 +71,7 @@ class DecodeVectorsTest {
                         failures += "$where xy (${d.x[j]}, ${d.y[j]}) != (${c.xy[2 * o]}, ${c.xy[2 * o + 1]})"
                     }
                     if (!close(d.score[j], c.scores[o], 1e-5)) failures += "$where score ${d.score[j]} != ${c.scores[o]}"
+                    if (Math.abs(d.visibility[j] - c.visibility[o]) > 1e-5) failures += "$where visibility ${d.visibility[j]} != ${c.visibility[o]}"
                     if (c.z != null && !close(d.z[j], c.z[o], 1e-4)) failures += "$where z ${d.z[j]} != ${c.z[o]}"
                     if (c.z == null && !d.z[j].isNaN()) failures += "$where z should be NaN for a 2-D codec"
                     // map back through A^-1, as PoseEstimator does
@@ -116,6 +119,8 @@ class DecodeVectorsTest {
                             failures += "$where frame xy (${res[4 * j]}, ${res[4 * j + 1]}) != (${c.frameXy[2 * o]}, ${c.frameXy[2 * o + 1]})"
                         }
                         if (!close(res[4 * j + 3].toDouble(), c.scores[o], 1e-5)) failures += "$where score ${res[4 * j + 3]} != ${c.scores[o]}"
+                        val vis = res[NativeCore.visibilityIndex(c.k, j)].toDouble()
+                        if (Math.abs(vis - c.visibility[o]) > 1e-5) failures += "$where visibility $vis != ${c.visibility[o]}"
                         if (c.z != null && !close(res[4 * j + 2].toDouble(), c.z[o], 1e-4)) failures += "$where z ${res[4 * j + 2]} != ${c.z[o]}"
                     }
                 }

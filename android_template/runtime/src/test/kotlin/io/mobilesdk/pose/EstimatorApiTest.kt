@@ -153,6 +153,10 @@ class EstimatorApiTest {
             val pose = it.estimate(bmp).poses[0]
             val visible = pose.visible(it.minKeypointScore)
             assertTrue("the trained model sees keypoints on its own kind of picture", visible.size >= 10)
+            val cal = it.spec.codec.visibilityCalibration
+            for (kp in pose.keypoints) {  // visibility: the calibrated map of the (double) score, within float rounding
+                assertEquals(kp.name, cal.visibility(kp.score.toDouble()), kp.visibility.toDouble(), 2e-5)
+            }
             assertEquals(RectF(visible.minOf { k -> k.x }, visible.minOf { k -> k.y }, visible.maxOf { k -> k.x }, visible.maxOf { k -> k.y }), pose.box)
             pose.score to pose
         }
@@ -420,7 +424,7 @@ class EstimatorApiTest {
         assertThrows(IllegalArgumentException::class.java) { PoseEstimator.Options(minPoseScore = Float.POSITIVE_INFINITY) }
         assertThrows(IllegalArgumentException::class.java) { TrackingOptions(centerResponse = 0f) }
         assertThrows(IllegalArgumentException::class.java) { TrackingOptions(boxScale = 0.5f) }
-        f.estimator().use { assertEquals("SimCC default: 8 x the uniform probability of 256 bins", 8f / 256, it.minKeypointScore, 0f) }
+        f.estimator().use { assertEquals("default: visibility 0.5 for every codec", 0.5f, it.minKeypointScore, 0f) }
         f.estimator(PoseEstimator.Options(minKeypointScore = 0.25f)).use { assertEquals(0.25f, it.minKeypointScore, 0f) }
     }
 }

@@ -83,11 +83,37 @@ class ModelSpecTest {
     }
 
     @Test
-    fun defaultScoreThresholdsFollowTheCodecScale() {
-        assertEquals(8f / 512, Specs.litert().defaultMinKeypointScore, 0f)
+    fun defaultVisibilityThresholdIsHalfForEveryCodec() {
+        assertEquals(0.5f, Specs.litert().defaultMinKeypointScore, 0f)
         val hm = Specs.litert().copy(codec = CodecSpec("heatmap", mapOf("heatmap_size" to mapOf("width" to 64, "height" to 64))))
-        assertEquals(0.3f, hm.defaultMinKeypointScore, 0f)
+        assertEquals(0.5f, hm.defaultMinKeypointScore, 0f)
+        assertEquals(VisibilityCalibration.HEATMAP, hm.codec.visibilityCalibration)
         val raw = Specs.litert().copy(codec = CodecSpec("simcc", mapOf("normalize" to false)))
-        assertEquals(0.3f, raw.defaultMinKeypointScore, 0f)
+        assertEquals(0.5f, raw.defaultMinKeypointScore, 0f)
+        assertEquals(VisibilityCalibration.HEATMAP, raw.codec.visibilityCalibration)
+        assertEquals(VisibilityCalibration.SIMCC, Specs.litert().codec.visibilityCalibration)
+        // heatmap: a peak of 0.5 is visibility 0.5; the map grows with the score; no log of scores <= 0
+        assertEquals(0.5, VisibilityCalibration.HEATMAP.visibility(0.5), 1e-12)
+        assertEquals(0.0, VisibilityCalibration.HEATMAP.visibility(-0.2), 0.0)
+        assertTrue(VisibilityCalibration.SIMCC.visibility(0.05) < VisibilityCalibration.SIMCC.visibility(0.06))
+        for (cal in listOf(VisibilityCalibration.SIMCC, VisibilityCalibration.INTEGRAL_3D, VisibilityCalibration.HEATMAP)) {
+            for (t in listOf(0.1, 0.5, 0.9)) assertEquals(t, cal.visibility(cal.scoreAt(t)), 1e-9)
+        }
+    }
+
+    @Test
+    fun visibilityCalibrationIsReadFromTheCodecSection() {
+        val doc = JSONObject(Specs.manifestJson)
+        assertEquals(null, ModelSpec.fromManifest(doc.toString(), "litert-fp32").codec.visibility)
+        doc.getJSONObject("codec").put("visibility", JSONObject().put("a", 2.0).put("b", -1.0))
+        val spec = ModelSpec.fromManifest(doc.toString(), "litert-fp32")
+        assertEquals(VisibilityCalibration(2.0, -1.0), spec.codec.visibilityCalibration)
+        assertEquals(1.0 / (1.0 + Math.exp(-(2.0 * Math.log(0.3) - 1.0))), spec.codec.visibilityCalibration.visibility(0.3), 1e-12)
+        for (bad in listOf("{\"a\": 1}", "{\"a\": 0, \"b\": 1}", "{\"a\": \"x\", \"b\": 1}", "[1, 2]")) {
+            doc.getJSONObject("codec").put("visibility", org.json.JSONTokener(bad).nextValue())
+            val e = assertThrows(PoseException::class.java) { ModelSpec.fromManifest(doc.toString(), "litert-fp32") }
+            assertEquals(PoseException.INVALID_MANIFEST, e.status)
+            assertTrue(e.message!!, e.message!!.contains("codec.visibility"))
+        }
     }
 }

@@ -21,15 +21,15 @@ class PoseOverlayTest {
         val f = ModelFixture.load()
         val c = f.case("fig128")
         val pose = f.estimator().use { it.estimate(f.bitmap(c.getString("rgb"), 128, 128)).poses[0] }
-        val threshold = pose.keypoints.map { it.score }.sorted()[4] // draws 13 of the 17 keypoints
+        val threshold = pose.keypoints.map { it.visibility }.sorted()[4] // draws 13 of the 17 keypoints
         val overlay = PoseOverlay(f.spec, threshold).apply {
             pointRadius = 2f
             linePaint.strokeWidth = 1f
             linePaint.isAntiAlias = false
             pointPaint.isAntiAlias = false
         }
-        val shown = pose.keypoints.filter { it.score >= threshold }
-        val hidden = pose.keypoints.filter { it.score < threshold }
+        val shown = pose.keypoints.filter { it.visibility >= threshold }
+        val hidden = pose.keypoints.filter { it.visibility < threshold }
         assertTrue("keypoints to draw and to leave out", shown.size >= 10 && hidden.isNotEmpty())
         for ((w, h) in listOf(128 to 128, 256 to 192)) { // the frame's own size, and a view of another size and shape
             val view = Bitmap.createBitmap(w, h, Bitmap.Config.ARGB_8888)
@@ -46,7 +46,7 @@ class PoseOverlayTest {
                     assertTrue("hidden ${k.name} not drawn", view.getPixel(x, y) != Color.RED)
                 }
             }
-            val limb = f.spec.skeleton.first { (a, b) -> pose.keypoints[a].score >= threshold && pose.keypoints[b].score >= threshold }
+            val limb = f.spec.skeleton.first { (a, b) -> pose.keypoints[a].visibility >= threshold && pose.keypoints[b].visibility >= threshold }
             val a = pose.keypoints[limb.first]
             val b = pose.keypoints[limb.second]
             val mx = ((a.normalizedX + b.normalizedX) / 2 * w).toInt()

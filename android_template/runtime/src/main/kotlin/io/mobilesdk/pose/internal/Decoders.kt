@@ -6,13 +6,19 @@ import io.mobilesdk.pose.PoseException
 
 /**
  * Decoded keypoints of one instance in model-input pixels (index convention), as mobilesdk/codecs returns
- * them: x, y, z (NaN for 2-D codecs) and score, K each.
+ * them: x, y, z (NaN for 2-D codecs), score and visibility (filled by [fillVisibility]), K each.
  */
 internal class DecodedPose(val numKeypoints: Int) {
     val x = DoubleArray(numKeypoints)
     val y = DoubleArray(numKeypoints)
     val z = DoubleArray(numKeypoints) { Double.NaN }
     val score = DoubleArray(numKeypoints)
+    val visibility = DoubleArray(numKeypoints)
+
+    /** visibility[j] = [calibration] of score[j] (the double score, as the reference and the native core). */
+    fun fillVisibility(calibration: io.mobilesdk.pose.VisibilityCalibration) {
+        for (j in 0 until numKeypoints) visibility[j] = calibration.visibility(score[j])
+    }
 }
 
 /**

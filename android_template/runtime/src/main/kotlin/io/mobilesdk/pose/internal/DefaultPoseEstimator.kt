@@ -136,9 +136,13 @@ internal class DefaultPoseEstimator(
     private val out = FloatArray(NativeCore.resultSize(k))
     private var pixels = IntArray(0)
     override val minKeypointScore: Float = options.minKeypointScore ?: spec.defaultMinKeypointScore
+
+    /** The raw score whose visibility is [minKeypointScore] (a monotone map): the tracker and the smoother keep
+     *  keypoints scoring at least this, i.e. exactly the visible ones, without reading visibilities. */
+    private val minVisibleScore = spec.codec.visibilityCalibration.scoreAt(minKeypointScore.toDouble()).toFloat()
     private val mode = options.runningMode
-    private val tracker = options.tracking?.takeIf { mode != RunningMode.IMAGE }?.let { VideoTracker(it, k, minKeypointScore) }
-    private val smoother = options.smoothing?.takeIf { mode != RunningMode.IMAGE }?.let { KeypointSmoother(it, k, minKeypointScore) }
+    private val tracker = options.tracking?.takeIf { mode != RunningMode.IMAGE }?.let { VideoTracker(it, k, minVisibleScore) }
+    private val smoother = options.smoothing?.takeIf { mode != RunningMode.IMAGE }?.let { KeypointSmoother(it, k, minVisibleScore) }
 
     /** VIDEO: the previous frame's timestamp (under [lock]). */
     private var lastTimestampMs = Long.MIN_VALUE
@@ -472,8 +476,9 @@ internal class DefaultPoseEstimator(
             val y = out[4 * src + 1]
             val z = out[4 * src + 2]
             val s = out[4 * src + 3]
-            list.add(Keypoint(names[j], x, y, if (z.isNaN()) null else z, s, (x + 0.5f) / upW, (y + 0.5f) / upH))
-            if (s >= minKeypointScore) {
+            val v = out[4 * k + 10 + src]
+            list.add(Keypoint(names[j], x, y, if (z.isNaN()) null else z, s, (x + 0.5f) / upW, (y + 0.5f) / upH, v))
+            if (v >= minKeypointScore) {
                 l = minOf(l, x); t = minOf(t, y); r = maxOf(r, x); b = maxOf(b, y)
             }
         }

@@ -22,7 +22,8 @@ import java.nio.ByteBuffer
  * Results are written into `out` (length >= [resultSize] of the model's K), a flat layout so a call allocates
  * nothing: for keypoint i, `out[4i..4i+3] = x, y, z (NaN for 2-D models), score` in upright-frame pixels; then
  * `out[4K] = pose score`, `out[4K+1 .. 4K+6] = affine A (frame -> model input)`, `out[4K+7 .. 4K+9] =
- * preprocess, inference, decode microseconds`.
+ * preprocess, inference, decode microseconds`, `out[4K+10+i] = visibility of keypoint i` (the calibrated map of
+ * its score, [io.mobilesdk.pose.VisibilityCalibration]; after the older fields, which keep their places).
  */
 internal object NativeCore {
     const val FORMAT_RGBA8888 = 2
@@ -30,7 +31,10 @@ internal object NativeCore {
     const val FORMAT_NV21 = 4
     const val FORMAT_YUV_420_888 = 5
 
-    fun resultSize(numKeypoints: Int): Int = 4 * numKeypoints + 10
+    fun resultSize(numKeypoints: Int): Int = 5 * numKeypoints + 10
+
+    /** Where keypoint [j]'s visibility sits in the flat result of a K = [numKeypoints] model. */
+    fun visibilityIndex(numKeypoints: Int, j: Int): Int = 4 * numKeypoints + 10 + j
 
     @JvmStatic external fun nativeVersion(): String
 

@@ -30,6 +30,7 @@ internal class KotlinProcessor(private val spec: ModelSpec) : FrameProcessor {
     private val decoder = KeypointDecoder.create(spec.codec, spec.input.width, spec.input.height, k, spec.outputs)
     private val raw = Array(spec.outputs.size) { FloatArray(spec.outputs[it].count) }
     private val decoded = DecodedPose(k)
+    private val calibration = spec.codec.visibilityCalibration
     private val matrix = DoubleArray(6)
     private val lastAffine = FloatArray(6)
     private val inverse = DoubleArray(6)
@@ -54,6 +55,7 @@ internal class KotlinProcessor(private val spec: ModelSpec) : FrameProcessor {
             fb.get(raw[i])
         }
         decoder.decode(raw, 0, decoded)
+        decoded.fillVisibility(calibration)
         // Map back through A^-1 in double: the exact matrix of the last preprocess when this is its affine.
         if (!affine.contentEquals(lastAffine)) for (i in 0 until 6) matrix[i] = affine[i].toDouble()
         Geometry.invert(matrix, inverse)
@@ -74,6 +76,7 @@ internal class KotlinProcessor(private val spec: ModelSpec) : FrameProcessor {
                 out[4 * j + 1] = (inverse[3] * x + inverse[4] * y + inverse[5]).toFloat()
                 out[4 * j + 2] = d.z[j].toFloat()
                 out[4 * j + 3] = d.score[j].toFloat()
+                out[4 * k + 10 + j] = d.visibility[j].toFloat()
                 total += d.score[j].toFloat()
             }
             out[4 * k] = (total / k).toFloat()
