@@ -62,12 +62,26 @@ class LifecycleTest {
         assertEquals(Thread.currentThread(), idle.closeThread)
     }
 
+    /**
+     * An app's model file in its private storage (e.g. downloaded there) is hashed by the first create only;
+     * one in shared storage (the fixture's folder) at every create, since others could replace it.
+     */
     @Test
     fun theModelFileIsHashedOncePerInstalledVersion() {
-        f.estimator().close() // this file's record exists from here on (maybe from an earlier test)
-        val before = ModelFiles.hashes.get()
-        f.estimator().use { it.estimate(picture()) }
-        f.estimator().close()
-        assertEquals("a verified, unchanged model file is not hashed again", before, ModelFiles.hashes.get())
+        val context = RuntimeEnvironment.getApplication()
+        val private = java.io.File(context.filesDir, "models/${f.pte.name}").also { it.parentFile!!.mkdirs(); f.pte.copyTo(it, overwrite = true) }
+        val options = PoseEstimator.Options(modelFile = private)
+        fun create(o: PoseEstimator.Options) = offMain { PoseEstimator.create(context, f.spec, o) }
+        fun hashes(block: () -> Unit): Int = ModelFiles.hashes.get().let { before -> block(); ModelFiles.hashes.get() - before }
+        assertEquals("the first create checks the hash", 1, hashes { create(options).close() })
+        assertEquals("later creates do not hash again", 0, hashes { create(options).use { it.estimate(picture()) } })
+        assertEquals(0, hashes { create(options).close() })
+        assertEquals("a file outside the app's storage is hashed every time", 1, hashes { f.estimator().close() })
+        assertEquals(1, hashes { f.estimator().close() })
+        private.writeBytes(private.readBytes().also { it[it.size / 2] = (it[it.size / 2] + 1).toByte() })
+        private.setLastModified(private.lastModified() + 5_000)
+        val e = assertThrows(PoseException::class.java) { create(options) }
+        assertEquals("a changed file is hashed again and refused", PoseException.INVALID_MODEL, e.status)
+        private.delete()
     }
 }

@@ -29,8 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger
  *   The mapped bytes are SHA-256 checked against the manifest as the ExecuTorch copy is.
  *
  * Hashing a model costs tens of ms to seconds, so it is done once per installed version: after a successful
- * check a record (`<file>.sha256` beside the copy; for an app's model file or a TFLite asset, a file in
- * `noBackupFilesDir/mobilesdk/verified/`) keeps the hash with the file's size and modification time (the
+ * check a record (`<file>.sha256` beside the copy; for a TFLite asset or an app's model file in its private
+ * storage, a file in `noBackupFilesDir/mobilesdk/verified/`; a model file elsewhere is hashed every time) keeps the hash with the file's size and modification time (the
  * asset's length) and the app's version (versionCode and install time). A later create whose record matches
  * all of them does not hash again; a changed file (size, mtime), an app update or another expected hash
  * hashes again (and a wrong copy is replaced, a wrong app file or asset refused). A missing or unwritable
@@ -56,6 +56,18 @@ internal object ModelFiles {
     private fun recordDir(context: Context): File? = try {
         File(context.noBackupFilesDir, RECORD_DIR)
     } catch (e: RuntimeException) {
+        null
+    }
+
+    /**
+     * Records for an app's own model file only when it lies in the app's private storage (`dataDir`): a
+     * file elsewhere (shared storage) could be replaced by someone else with its size and mtime kept, so it
+     * is hashed at every create.
+     */
+    private fun recordDirFor(context: Context, file: File): File? = try {
+        val data = context.dataDir.canonicalPath + File.separator
+        if (file.canonicalPath.startsWith(data)) recordDir(context) else null
+    } catch (e: Exception) {
         null
     }
 
@@ -90,7 +102,7 @@ internal object ModelFiles {
     fun executorchFile(context: Context, assetName: String, sha256: String?, modelFile: File?): File {
         val version = appVersion(context)
         if (modelFile != null) {
-            checkFile(modelFile, sha256, recordDir(context), version)
+            checkFile(modelFile, sha256, recordDirFor(context, modelFile), version)
             return modelFile
         }
         val dir = File(context.noBackupFilesDir, COPY_DIR)
@@ -182,7 +194,7 @@ internal object ModelFiles {
     fun tfliteBuffer(context: Context, assetName: String, sha256: String?, modelFile: File?): MappedByteBuffer {
         val version = appVersion(context)
         if (modelFile != null) {
-            checkFile(modelFile, sha256, recordDir(context), version)
+            checkFile(modelFile, sha256, recordDirFor(context, modelFile), version)
             return FileInputStream(modelFile).use { it.channel.map(FileChannel.MapMode.READ_ONLY, 0, it.channel.size()) }
         }
         val map = mapAsset(assetName, { context.assets.openFd(assetName) }, { context.assets.open(assetName) })
