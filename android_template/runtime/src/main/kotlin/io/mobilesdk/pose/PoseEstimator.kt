@@ -271,7 +271,9 @@ interface PoseEstimator : Closeable {
          * app storage once; TFLite: memory-mapped, which needs the asset stored uncompressed:
          * `android { androidResources { noCompress += "tflite" } }`). The model's SHA-256 is checked once per
          * installed app version and model file: the verified hash is kept beside the copy (keyed on the file's
-         * size and modification time and the app's version), so later creates do not hash it again.
+         * size and modification time and the app's version), so later creates do not hash it again. An
+         * [Options.modelFile] outside the app's private storage is hashed at every create (another app could
+         * replace it and keep its size and time).
          *
          * Call it off the main thread: it may copy and hash the model (tens of ms to seconds) and loads the
          * native library. Why it throws there rather than also offering an async factory: apps already have
