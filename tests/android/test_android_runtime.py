@@ -90,6 +90,7 @@ EXPECTED = {
         "timestampsMustIncreaseAndModesAreEnforced",
         "aFailedRunGoesToTheErrorListenerAndTheStreamGoesOn",
         "rgbaAndBitmapFramesAreCopiedToo",
+        "videoModeSmoothsWithTheTimestampsAndImageModeDoesNot",
         "closeDuringALiveInferenceReturnsAtOnce",
     },
     "LifecycleTest": {
@@ -102,6 +103,7 @@ EXPECTED = {
         "aStillPointIsLowPassedAsTheFormulaSays",
         "aMovingPointHasLessJitterAndBoundedLag",
         "keypointsRestartWhenHiddenOrLost",
+        "optionsAreValidated",
     },
     "CameraInputsTest": {
         "imagesGiveTheReferenceModelInputInKotlinAndNative",

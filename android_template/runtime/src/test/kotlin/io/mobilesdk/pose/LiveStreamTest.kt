@@ -185,6 +185,39 @@ class LiveStreamTest {
         engine.awaitFreed()
     }
 
+    /**
+     * VIDEO smooths the engine's keypoints exactly as the One Euro filter does with the frames' timestamps
+     * (recomputed here from the unsmoothed run), visible keypoints only; IMAGE mode does not smooth.
+     */
+    @Test
+    fun videoModeSmoothsWithTheTimestampsAndImageModeDoesNot() {
+        val clip = (0 until 6).map { cameraFrame(it) }
+        val times = listOf(0L, 33L, 66L, 132L, 165L, 200L) // a dropped frame and an uneven period
+        fun run(o: PoseEstimator.Options) = f.estimator(o).use { e -> clip.indices.map { e.estimateForVideo(clip[it], 0, times[it]).poses[0] } }
+        val raw = run(PoseEstimator.Options(runningMode = RunningMode.VIDEO, tracking = null, smoothing = null))
+        val smooth = run(PoseEstimator.Options(runningMode = RunningMode.VIDEO, tracking = null))
+        val image = f.estimator().use { e -> clip.map { e.estimate(it, 0).poses[0] } }
+        assertEquals("IMAGE mode: no smoothing", raw, image)
+        val k = f.spec.numKeypoints
+        val filter = KeypointSmoother(SmoothingOptions(), k, VisibilityCalibration.DEFAULT_THRESHOLD)
+        var moved = 0
+        for ((t, pose) in raw.withIndex()) {
+            val out = FloatArray(io.mobilesdk.pose.internal.NativeCore.resultSize(k))
+            for ((j, kp) in pose.keypoints.withIndex()) {
+                out[4 * j] = kp.x; out[4 * j + 1] = kp.y; out[4 * j + 2] = Float.NaN; out[4 * j + 3] = kp.visibility
+            }
+            filter.apply(out, times[t], 224, 224, lost = false)
+            for ((j, kp) in smooth[t].keypoints.withIndex()) {
+                assertEquals("frame $t ${kp.name} x", out[4 * j], kp.x, 1e-3f)
+                assertEquals("frame $t ${kp.name} y", out[4 * j + 1], kp.y, 1e-3f)
+                assertEquals("scores are not smoothed", pose.keypoints[j].score, kp.score, 0f)
+                if (Math.abs(kp.x - pose.keypoints[j].x) > 1e-3f) moved++
+            }
+        }
+        assertTrue("smoothing changed keypoints: $moved", moved > 0)
+        assertEquals("the first frame passes through", raw[0], smooth[0])
+    }
+
     /** RGBA planes (padded rows) and bitmaps are copied too: the results equal VIDEO mode's on the same frames. */
     @Test
     fun rgbaAndBitmapFramesAreCopiedToo() {

@@ -6,6 +6,7 @@ import kotlin.math.PI
 import kotlin.math.abs
 import kotlin.math.sqrt
 import org.junit.Assert.assertEquals
+import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
 import org.junit.Test
 
@@ -71,6 +72,14 @@ class SmoothingTest {
         val bound = sqrt(aMax * aMax * (2 + aMax) / (3 * (2 - aMax)))
         assertTrue("jitter ratio $ratio vs the bound $bound", ratio <= bound * 1.1)
         assertTrue("the bound means something: $bound", bound < 0.75)
+    }
+
+    @Test
+    fun optionsAreValidated() {
+        for (bad in listOf({ SmoothingOptions(minCutoff = 0f) }, { SmoothingOptions(beta = -1f) }, { SmoothingOptions(derivativeCutoff = Float.NaN) }, { TrackingOptions(maxPredictionMs = -1) })) {
+            val e = assertThrows(IllegalArgumentException::class.java) { bad() }
+            assertTrue(e.message!!, e.message!!.contains("must be"))
+        }
     }
 
     /** Per keypoint: restarts on a hidden keypoint, on loss and on reset; first values pass through; scores untouched. */
