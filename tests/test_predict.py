@@ -222,6 +222,18 @@ def test_exif_orientation_is_applied(movepose_pte, movepose_photos, orientation,
         np.testing.assert_allclose(xy_of(got), xy_of(want), atol=1e-3, rtol=0)
 
 
+def test_table_shows_score_visibility_and_visible(movepose_pte, movepose_photos):
+    path = movepose_photos[0][0]
+    result = invoke(movepose_pte["dir"], path)
+    assert result.exit_code == 0, result.output
+    assert "visible = visibility >= 0.5" in " ".join(result.stdout.split())
+    record = predict_json(movepose_pte["dir"], path)[0]
+    cells = [[c.strip() for c in line.split("│")] for line in result.stdout.splitlines() if "│" in line]
+    rows = {c[2]: c[1:-1] for c in cells if len(c) == 9}  # #, keypoint, x, y, score, visibility, visible
+    for kp in record["keypoints"]:
+        assert rows[kp["name"]][-2:] == [f"{kp['visibility']:.2f}", "yes" if kp["visible"] else "no"], kp
+
+
 # ---- overlays --------------------------------------------------------------------------------------------
 
 
