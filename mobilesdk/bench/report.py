@@ -79,7 +79,12 @@ def _plots(result) -> list[tuple[str, str]]:
     ax.grid(axis="x", alpha=0.3)
     bars = _png(fig)
     plt.close(fig)
-    return [("Latency distribution per candidate", dist), ("p50 with p10-p90 whiskers", bars)]
+    first = (
+        "Latency distribution per candidate"
+        if unit == "ms"
+        else f"{unit.capitalize()} per candidate (emulated)"
+    )
+    return [(first, dist), ("p50 with p10-p90 whiskers", bars)]
 
 
 def _document(title: str, body: str) -> bytes:

@@ -163,6 +163,13 @@ class BenchCommand(click.Command):
     help="With --fail-above: a --json output of an earlier emulated bench, or last (the previous stored run of "
     "this model on each profile; the default).",
 )
+@click.option(
+    "--bundle",
+    "bundle_dir",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="With --emulate: count with this arm64 runner bundle (`mobilesdk runner build --target arm64`) "
+    "instead of building one.",
+)
 @json_option
 @click.pass_context
 def bench(
@@ -192,6 +199,7 @@ def bench(
     cpus,
     fail_above,
     baseline,
+    bundle_dir,
     as_json,
 ) -> None:
     """Time every artifact of a build dir (or a .pte/.tflite) on this machine's CPU. Several targets are
@@ -228,8 +236,8 @@ def bench(
             db=db, no_history=no_history, host_result=host_result, progress=progress,
         )  # fmt: skip
 
-    if emulate is None and (cpus or fail_above is not None or baseline is not None):
-        raise click.UsageError("--cpu, --fail-above and --baseline go with --emulate arm64")
+    if emulate is None and (cpus or fail_above is not None or baseline is not None or bundle_dir is not None):
+        raise click.UsageError("--cpu, --fail-above, --baseline and --bundle go with --emulate arm64")
     if baseline is not None and fail_above is None:
         raise click.UsageError("--baseline goes with --fail-above")
     if emulate is not None:
@@ -246,7 +254,7 @@ def bench(
         return run_emulated_bench(
             list(targets), cpus=cpus, iterations=iterations if explicit else DEFAULT_ITERATIONS, frame=frame,
             compare=compare, native_cache=native_cache, card_path=card_path, checkpoint=checkpoint,
-            as_json=as_json, report_path=report_path, db=db, no_history=no_history, fail_above=fail_above, baseline=baseline, progress=progress,
+            bundle_dir=bundle_dir, as_json=as_json, report_path=report_path, db=db, no_history=no_history, fail_above=fail_above, baseline=baseline, progress=progress,
         )  # fmt: skip
     if adb_serials and not with_host:
         return on_phones(threads)

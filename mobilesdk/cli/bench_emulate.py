@@ -19,6 +19,7 @@ def run_emulated_bench(
     native_cache: Path,
     card_path: Path | None = None,
     checkpoint: Path | None = None,
+    bundle_dir: Path | None = None,
     as_json: bool,
     report_path: Path | None,
     db: Path | None,
@@ -47,8 +48,13 @@ def run_emulated_bench(
     if iterations < 2:
         raise EmulateError("--iterations: at least 2 with --emulate (the first iteration is reported apart)")
     tools = eb.preflight()
-    with progress.phase("Building the arm64 runner bundle (cached after the first time)"):
-        bundle = build_arm64_bundle(native_cache.expanduser(), native_cache.expanduser().parent / "wheels")
+    if bundle_dir is not None:
+        bundle = _given_bundle(bundle_dir)
+    else:
+        with progress.phase("Building the arm64 runner bundle (cached after the first time)"):
+            bundle = build_arm64_bundle(
+                native_cache.expanduser(), native_cache.expanduser().parent / "wheels"
+            )
     with tempfile.TemporaryDirectory(prefix="mobilesdk-emulate-onnx-") as work:
         extra = []
         if "onnxruntime" in compare:
@@ -93,6 +99,23 @@ def run_emulated_bench(
             + (f" ({', '.join(f'{k}: run {v}' for k, v in ids.items())})" if ids else "")
         )
         raise click.ClickException(f"{len(bad)} instruction count(s) above {fail_above:g}x {where}")
+
+
+def _given_bundle(bundle_dir: Path):
+    """A bundle the user built (`mobilesdk runner build --target arm64`), checked before use."""
+    from types import SimpleNamespace
+
+    from mobilesdk.emulate.plugin import EmulateError
+    from mobilesdk.native_cross import BUNDLE_JSON, check_bundle
+
+    problems = check_bundle(bundle_dir) if Path(bundle_dir).is_dir() else ["not a folder"]
+    if problems:
+        raise EmulateError(f"--bundle {bundle_dir}: not an arm64 runner bundle ({problems[0]})")
+    try:
+        info = json.loads((Path(bundle_dir) / BUNDLE_JSON).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise EmulateError(f"--bundle {bundle_dir}: unreadable {BUNDLE_JSON} ({exc})") from None
+    return SimpleNamespace(bundle_dir=Path(bundle_dir), info=info)
 
 
 def _one_report(runs):

@@ -183,7 +183,7 @@ def _result(targets, rows, counted, profile: Profile, qemu, iterations, frame, s
         for r in result.results:
             r.ratios = {ort.name: r.stages["inference"].p50 / base}
     result.notes.append(
-        f"{LABEL}: qemu-aarch64 -cpu {profile.qemu_cpu} standing for a {profile.stands_for}; one runner "
+        f"{LABEL}: qemu-aarch64 -cpu {profile.qemu_cpu} standing for {profile.stands_for}; one runner "
         f"process, 1 thread, frame {frame}; steady state = median of iterations 2..{iterations}, first iteration "
         "apart; deterministic (a CI can gate on them with --fail-above)"
     )

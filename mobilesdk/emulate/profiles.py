@@ -48,7 +48,7 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "cortex-a76",
             "cortex-a76",
-            "big core with dotprod (ARMv8.2: Snapdragon 855/865 gold, Kirin 980, Dimensity 1000)",
+            "a big core with dotprod (ARMv8.2: Snapdragon 855/865 gold, Kirin 980, Dimensity 1000)",
             0x41, 4, 0xD0B, 1,
             "fp asimd aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp",
         ),
@@ -57,7 +57,7 @@ PROFILES: dict[str, Profile] = {
             # qemu 7.2 has no ARMv9 phone core: `max` with SME off and SVE (SVE2) limited to 128 bits, as every
             # phone core ships it; pauth-impdef only makes pointer authentication cheaper to emulate.
             "max,sme=off,sve-max-vq=1,pauth-impdef=on",
-            "ARMv9 core with 128-bit SVE2 (Cortex-A710 identity: Snapdragon 8 Gen 1, Dimensity 9000)",
+            "an ARMv9 core with 128-bit SVE2 (Cortex-A710 identity: Snapdragon 8 Gen 1, Dimensity 9000)",
             0x41, 2, 0xD47, 0,
             "fp asimd aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm jscvt fcma lrcpc dcpop sha3 "
             "sm3 sm4 asimddp sha512 sve asimdfhm ilrcpc flagm sb paca pacg dcpodp sve2 sveaes svepmull "
@@ -67,7 +67,7 @@ PROFILES: dict[str, Profile] = {
         Profile(
             "cortex-a53",
             "cortex-a53",
-            "little core, no dotprod (ARMv8.0: the efficiency cores of many phones; qemu 7.2 has no Cortex-A55)",
+            "a little core, no dotprod (ARMv8.0: the efficiency cores of many phones; qemu 7.2 has no Cortex-A55)",
             0x41, 0, 0xD03, 4,
             "fp asimd aes pmull sha1 sha2 crc32 cpuid",
         ),
