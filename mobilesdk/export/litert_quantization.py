@@ -59,12 +59,21 @@ def build_fp16_recipe() -> list[dict[str, Any]]:
     return manager.get_quantization_recipe()
 
 
+# Ops kept in float wherever they are: XNNPACK's LiteRT delegate has no int8 HARD_SWISH and takes no int8 RELU
+# that is not fused into the conv before it (the converter writes PReLU as RELU, MUL, SUB), so each one cut the
+# int8 graph into another delegate partition with TFLite's reference kernels in between (mobilehumanpose-xs:
+# 42 partitions; mobileposenet-256x192: 18). In float they join the partition between a DEQUANTIZE and a
+# QUANTIZE (no weights: the file does not grow).
+FLOAT_OP_TYPES = ("RELU", "HARD_SWISH")
+
+
 def build_int8_recipe(
     keep_float_regexes: Sequence[str], weight_only_regexes: Sequence[str] = ()
 ) -> list[dict[str, Any]]:
-    """Static w8a8 everywhere, float for ``keep_float_regexes``, int8 weights + float activations for
-    ``weight_only_regexes`` (dynamic range: int8 weights, the op quantizes its input at run time; XNNPACK's
-    qd8-f32-qc8w kernels). Scopes are op-output regexes from :func:`build_keep_float_regexes`.
+    """Static w8a8 everywhere, float for ``keep_float_regexes`` and the op types of :data:`FLOAT_OP_TYPES`,
+    int8 weights + float activations for ``weight_only_regexes`` (dynamic range: int8 weights, the op
+    quantizes its input at run time; XNNPACK's qd8-f32-qc8w kernels). Scopes are op-output regexes from
+    :func:`build_keep_float_regexes`.
     """
     from ai_edge_quantizer import algorithm_manager, qtyping, recipe, recipe_manager
 
@@ -74,6 +83,8 @@ def build_int8_recipe(
     # Model inputs/outputs keep their dtype: QUANTIZE/DEQUANTIZE ops at the boundary instead of int8 I/O.
     for op in (qtyping.TFLOperationName.INPUT, qtyping.TFLOperationName.OUTPUT):
         manager.add_quantization_config(".*", op, qtyping.OpQuantizationConfig(), no_quantize)
+    for name in FLOAT_OP_TYPES:
+        manager.add_quantization_config(".*", qtyping.TFLOperationName[name], None, no_quantize)
     for regex in keep_float_regexes:  # later entries win in ai_edge_quantizer
         manager.add_quantization_config(regex, qtyping.TFLOperationName.ALL_SUPPORTED, None, no_quantize)
     for regex in weight_only_regexes:

@@ -21,6 +21,7 @@ from mobilesdk.export.litert import (
     LiteRTReport,
     export_litert,
 )
+from mobilesdk.export.litert_quantization import FLOAT_OP_TYPES
 from mobilesdk.export.tflite_flatbuffer import read_metadata as read_tflite_metadata
 from tests.runtime_helpers import run_model
 
@@ -230,8 +231,24 @@ def test_int8_keeps_keypoint_heads_float(artifacts):
     assert {"FULLY_CONNECTED@simcc_x", "FULLY_CONNECTED@simcc_y"} <= set(report.float_ops_in_int8)
     assert not any(op.startswith(("CONV_2D", "DEPTHWISE_CONV_2D")) for op in report.float_ops_in_int8)
     assert {t for _, t, _ in weight_types(full)} == {"INT8"}
-    assert full_report.float_ops_in_int8 == []
+    # int8-full: only the weightless activations XNNPACK takes in float only (FLOAT_OP_TYPES) stay float
+    assert full_report.float_ops_in_int8
+    assert {op.split("@")[0] for op in full_report.float_ops_in_int8} <= set(FLOAT_OP_TYPES)
     assert full.stat().st_size < keypoint_aware.stat().st_size
+
+
+@pytest.mark.parametrize("precision", ["int8", "int8-full"])
+def test_int8_graph_is_one_xnnpack_partition(artifacts, precision):
+    """A quantized op XNNPACK does not take (int8 HARD_SWISH, an unfused int8 RELU) splits the graph into
+    delegate partitions with TFLite's reference kernels between them; those ops stay float instead."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    path, _ = artifacts(precision)
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    ops = [op["op_name"] for op in interpreter._get_ops_details()]
+    assert "HARD_SWISH" in ops
+    assert ops.count("DELEGATE") == 1, ops
 
 
 def test_uint8_camera_input(zoo, tmp_path):
