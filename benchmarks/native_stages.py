@@ -141,7 +141,7 @@ def engine_rows(runner: Path, threads: int, iterations: int) -> list[dict]:
     return rows
 
 
-def processor_rows(runner: Path, iterations: int, tmp: Path) -> list[dict]:
+def processor_rows(runner: Path, iterations: int, tmp: Path, threads: int = 1) -> list[dict]:
     rng = np.random.default_rng(0)
     frame = synthetic_nv21(1920, 1080)
     rows = []
@@ -165,6 +165,8 @@ def processor_rows(runner: Path, iterations: int, tmp: Path) -> list[dict]:
             "5",
             "--iterations",
             str(iterations),
+            "--threads",
+            str(threads),
         )
         codec = codec_for(card)
         np_pre = p50(lambda card=card: pp.preprocess(frame, card.input), 3)
@@ -194,13 +196,14 @@ def main() -> None:
     assert runner is not None
     tmp = CACHE / "bench-native" / "processor"
     print(
-        f"native pre/post per zoo card, {FRAME} frame -> model input, p50 ms (numpy reference for the ratio)"
+        f"native pre/post per zoo card, {FRAME} frame -> model input, p50 ms (numpy reference for the ratio);"
+        f" decode on {args.threads} thread(s) (integral-3d: joints in parallel)"
     )
     print(
         f"{'model':<24} {'codec outputs':<26} {'pre':>7} {'decode':>7} {'sum':>7} {'goal':>5}"
         f" {'np pre':>8} {'np dec':>8} {'x pre':>6} {'x dec':>6}"
     )
-    for r in processor_rows(runner, args.iterations, tmp):
+    for r in processor_rows(runner, args.iterations, tmp, args.threads):
         goal = 5.0 if r["codec"].startswith("integral-3d 1152") else 0.5
         total = r["pre"] + r["dec"]
         print(

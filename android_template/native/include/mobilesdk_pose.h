@@ -139,6 +139,11 @@ int32_t msdk_processor_num_outputs(const msdk_processor* processor);
 msdk_status msdk_processor_output_info(const msdk_processor* processor, int32_t index, msdk_tensor_info* out,
                                        msdk_error* error);
 
+/* Addition to API version 1: threads the decode may use (integral-3d volumes: joints in parallel; results do
+ * not depend on it). Default 1 for a processor of its own; an estimator's follows its num_threads (0: up to 4).
+ * threads < 1 or > 256: MSDK_ERR_INVALID_ARGUMENT. Not to be called while another thread decodes. */
+msdk_status msdk_processor_set_threads(msdk_processor* processor, int32_t threads, msdk_error* error);
+
 /* Frame (+ optional roi) -> the model input in `input` (exactly input_info.bytes) and the affine A. */
 msdk_status msdk_processor_preprocess(const msdk_processor* processor, const msdk_frame* frame, const msdk_rect* roi,
                                       void* input, size_t input_size, float affine_out[6], msdk_error* error);

@@ -420,6 +420,7 @@ int Run(const Args& args) {
     if (args.instruction_marks) msdk_estimator_set_instruction_marks(est, 0);
   } else {
     Check(msdk_processor_create(manifest.data(), manifest.size(), recipe, &own, &err), err);
+    if (args.threads > 0) Check(msdk_processor_set_threads(own, args.threads, &err), err);  // decode threads
   }
   const double load_ms = Ms(NowUs() - t_load);
   const msdk_processor* proc = est ? msdk_estimator_processor(est) : own;

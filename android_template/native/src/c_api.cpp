@@ -247,6 +247,17 @@ msdk_status msdk_processor_output_info(const msdk_processor* processor, int32_t 
   });
 }
 
+msdk_status msdk_processor_set_threads(msdk_processor* processor, int32_t threads, msdk_error* error) {
+  return Guard(error, [&]() -> Status {
+    if (!LiveProcessor(processor)) return DeadProcessor();
+    if (threads < 1 || threads > 256) {
+      return msdk::InvalidArgument("threads " + std::to_string(threads) + ": must be 1 to 256");
+    }
+    processor->impl->set_decode_threads(threads);
+    return Status::Ok();
+  });
+}
+
 msdk_status msdk_processor_preprocess(const msdk_processor* processor, const msdk_frame* frame, const msdk_rect* roi,
                                       void* input, size_t input_size, float affine_out[6], msdk_error* error) {
   return Guard(error, [&]() -> Status {

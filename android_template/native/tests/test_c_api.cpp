@@ -146,8 +146,13 @@ TEST(CApi, ProcessorInfoAndDeadHandles) {
   EXPECT_EQ(msdk_processor_num_outputs(p), 2);
   EXPECT_EQ(msdk_processor_output_info(p, 2, &info, &err), MSDK_ERR_INVALID_ARGUMENT);
   EXPECT_EQ(msdk_processor_input_info(p, nullptr, &err), MSDK_ERR_INVALID_ARGUMENT);
+  EXPECT_EQ(msdk_processor_set_threads(p, 4, &err), MSDK_OK);
+  EXPECT_EQ(msdk_processor_set_threads(p, 0, &err), MSDK_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(err.message).find("threads 0"), std::string::npos) << err.message;
+  EXPECT_EQ(msdk_processor_set_threads(p, 257, &err), MSDK_ERR_INVALID_ARGUMENT);
   msdk_processor_destroy(p);
   EXPECT_EQ(msdk_processor_input_info(p, &info, &err), MSDK_ERR_INVALID_STATE);  // destroyed
+  EXPECT_EQ(msdk_processor_set_threads(p, 2, &err), MSDK_ERR_INVALID_STATE);
   EXPECT_EQ(msdk_processor_num_keypoints(p), 0);
   msdk_processor_destroy(p);  // twice: a no-op
   int garbage = 0;
