@@ -16,6 +16,11 @@ How (exact)
     reads its window (a slice), the pieces are summed and the bias is added once (by the first piece). Same
     terms, same products; only the order of the float additions changes.
 
+The dilated form (:func:`plan_dilated`, ``form="dilated"``)
+    Pieces symmetric about the kernel's centre, each a depthwise conv with its own dilation and padding on
+    the unpadded input: no pad, no slices. Also exact; measured slower than the window form on movepose-xs
+    (host and arm64 counts, :func:`choose_split`), so it is not the default.
+
 Which split (:func:`plan_split`)
     Cost, in "tap-equivalents" per output element: ``sum over pieces of tile(taps)`` (the smallest XNNPACK
     primary tile >= the piece's taps: a 21-tap piece runs the 25-tap kernel, a 4-tap int8 piece the 9-tap
@@ -384,27 +389,27 @@ FORMS = ("auto", "dilated", "windows")
 def choose_split(conv: nn.Conv2d, precision: str = "fp32", form: str = "auto") -> tuple[str, Split]:
     """("dilated" | "windows", the split) for a large depthwise ``conv``.
 
-    ``auto``: the dilated form (:func:`plan_dilated`) where it applies with no more pieces than the window
-    form's plan (:func:`plan_split`) — same passes over the output, none over copied windows — else the
-    window form. Measured (one 7x7 layer, 64 channels, 64x64, 1 thread, p50 ms, ExecuTorch / LiteRT): window
-    form 1.99 / 1.60, dilated 1.57 / 1.49; 128 channels 3.80 / 2.98 -> 3.25 / 2.98.
+    ``auto`` is the window form (:func:`plan_split`). The dilated form (:func:`plan_dilated`) reads no copied
+    windows, but its symmetric pieces fill XNNPACK's tiles worse (7x7: 5x5 + 2x7 + 5x2 run three 25-tap
+    kernels, 75 tap-equivalents, against 25 + 4 + 25 = 54 for 3x7 + 4x1 + 4x6), and that costs more than
+    the copies it saves. Measured on movepose-xs (14 stride-1 7x7 layers), dilated against window form:
+    host x86 p50 at 1 thread, one interleaved run, +5 % ExecuTorch fp32, +16 % ExecuTorch int8, +5 % LiteRT
+    fp32, +9 % LiteRT int8; arm64 instructions (emulated Cortex-A76, inference) +7 % / +2 % / +7 % / +8 %
+    (the window copies are 7 M instructions of those). On one layer alone the dilated form had looked
+    faster (64 channels, 64x64: 1.57 against 1.99 ms in ExecuTorch). ``dilated`` picks it where it applies.
     """
     if form not in FORMS:
         raise ExportError(f"unknown depthwise split form {form!r} ({', '.join(FORMS)})")
     kernel = tuple(conv.kernel_size)
     windows = plan_split(kernel, precision)
-    if form == "windows":
+    if form in ("windows", "auto"):
         return "windows", windows
     dilated = plan_dilated(kernel, resolve_padding(conv), tuple(conv.stride), tuple(conv.dilation))
-    if form == "dilated":
-        if dilated is None:
-            raise ExportError(
-                f"no dilated split for {conv} (it needs stride 1 and the same zero padding on both sides)"
-            )
-        return "dilated", dilated
-    if dilated is not None and len(dilated.pieces) <= len(windows.pieces):
-        return "dilated", dilated
-    return "windows", windows
+    if dilated is None:
+        raise ExportError(
+            f"no dilated split for {conv} (it needs stride 1 and the same zero padding on both sides)"
+        )
+    return "dilated", dilated
 
 
 def build_split_conv(

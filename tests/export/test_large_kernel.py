@@ -93,18 +93,21 @@ def test_dilated_form_equals_the_conv_in_float64(case):
             torch.testing.assert_close(split(x), conv(x), rtol=1e-12, atol=1e-12)
 
 
-def test_dilated_form_applies_where_it_is_exact_and_no_longer():
+def test_dilated_form_applies_where_it_is_exact():
     def form(*args, **kwargs):
-        return choose_split(_conv(4, 1, *args, **kwargs))[0]
+        return choose_split(_conv(4, 1, *args, **kwargs), form="dilated")[1]
 
-    assert form(7, 1, 3, 1, True) == "dilated"  # movepose's 7x7 'same'
-    assert form(7, 1, 6, 2, True) == "dilated"  # dilated 'same'
-    assert form(7, 2, 3, 1, True) == "windows"  # stride 2: LiteRT would pad each piece
-    assert form(7, 1, "valid", 1, True) == "windows"  # padding < 'same': pieces would need negative padding
-    assert form(6, 1, "same", 1, True) == "windows"  # even 'same' pads one more pixel on one side
-    assert form(9, 1, 4, 1, True) == "windows"  # dilated: 5 pieces, window form: 4
-    with pytest.raises(ExportError, match="no dilated split"):
-        build_split_conv(_conv(4, 1, 7, 2, 3, 1, True), form="dilated")
+    assert [(p.rows, p.cols, p.row_step, p.col_step) for p in form(7, 1, 3, 1, True).pieces] == [
+        (5, 5, 1, 1),  # centre
+        (2, 7, 6, 1),  # rows 0 and 6, all columns: dilation (6, 1)
+        (5, 2, 1, 6),  # columns 0 and 6 of rows 1-5: dilation (1, 6)
+    ]
+    assert len(form(7, 1, 6, 2, True).pieces) == 3  # dilated 'same'
+    assert choose_split(_conv(4, 1, 7, 1, 3, 1, True))[0] == "windows"  # the default (see choose_split)
+    for bad in ((7, 2, 3, 1, True), (7, 1, "valid", 1, True), (6, 1, "same", 1, True)):
+        # stride 2 (LiteRT would pad each piece); padding < 'same' (negative piece padding); even 'same'
+        with pytest.raises(ExportError, match="no dilated split"):
+            form(*bad)
 
 
 @pytest.mark.parametrize("case", CASES[:4] + CASES[-2:], ids=lambda c: f"k{c[2]}s{c[3]}m{c[1]}")
@@ -154,12 +157,11 @@ def test_rewrite_replaces_only_large_zero_padded_depthwise_convs():
         "kernel": [7, 7],
         "stride": [1, 1],
         "dilation": [1, 1],
-        "form": "dilated",
-        "pieces": [[5, 5], [2, 7], [5, 2]],
-        "piece_dilations": [[1, 1], [6, 1], [1, 6]],
+        "form": "windows",
+        "pieces": [[3, 7], [4, 1], [4, 6]],
     }
-    assert records[1]["form"] == "windows"  # 1x31: the dilated form would take 4 pieces, the window form 2
-    assert isinstance(model.get_submodule("1.0"), DilatedSplitDepthwiseConv2d)
+    assert records[1]["form"] == "windows"
+    assert isinstance(model.get_submodule("1.0"), SplitDepthwiseConv2d)
     assert isinstance(model.get_submodule("6"), SplitDepthwiseConv2d)
     for name in ("0", "2", "3", "4", "5"):
         assert type(model.get_submodule(name)) is nn.Conv2d
@@ -306,10 +308,10 @@ def test_litert_takes_the_dilated_form_without_pad_or_slice(tmp_path):
     torch.manual_seed(6)
     net = nn.Sequential(nn.Conv2d(8, 16, 1), nn.Conv2d(16, 16, 7, padding=3, groups=16), nn.Conv2d(16, 8, 1))
     net = net.eval()
+    net[1] = build_split_conv(net[1], form="dilated")
     x = torch.randn(1, 8, 24, 24)
     path = tmp_path / "dilated.tflite"
-    report = export_litert(net, x, path)
-    assert [r["form"] for r in report.rewrites] == ["dilated"]
+    export_litert(net, x, path)
     model_t = read_model(path.read_bytes())
     ops = Counter(get_op_name(model_t, op) for sg in model_t.subgraphs for op in sg.operators)
     assert ops["DEPTHWISE_CONV_2D"] == 3 and not ops.get("PAD") and not ops.get("SLICE"), ops
