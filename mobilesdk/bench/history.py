@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
@@ -134,27 +136,39 @@ class History:
         _check_header(path)
         if not exists:
             path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise HistoryUnusableError(f"{path}: cannot open ({exc})") from None
-        try:
-            version = _checked_version(path, conn)  # reads only: a bad file is left as it was
-            if version is None and not create:
+        # SQLite answers "database is locked" at once, without its busy timeout, where waiting could deadlock:
+        # a connection holding a read lock that needs the write lock (switching to WAL, creating the schema)
+        # while another process writes, e.g. two benches storing into a new file at once. Such an open is
+        # retried from the start until the same deadline.
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise HistoryUnusableError(f"{path}: cannot open ({exc})") from None
+            try:
+                version = _checked_version(path, conn)  # reads only: a bad file is left as it was
+                if version is None and not create:
+                    conn.close()
+                    return cls(path, None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA foreign_keys=ON")
+                if version is None:
+                    _create(conn)
+                conn.row_factory = sqlite3.Row
+            except sqlite3.OperationalError as exc:
                 conn.close()
-                return cls(path, None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            if version is None:
-                _create(conn)
-            conn.row_factory = sqlite3.Row
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise _unusable(path, exc) from None
-        except BaseException:
-            conn.close()
-            raise
-        return cls(path, conn)
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(random.uniform(0.01, 0.05))
+                    continue
+                raise _unusable(path, exc) from None
+            except sqlite3.DatabaseError as exc:
+                conn.close()
+                raise _unusable(path, exc) from None
+            except BaseException:
+                conn.close()
+                raise
+            return cls(path, conn)
 
     def close(self) -> None:
         if self._conn is not None:
