@@ -48,7 +48,7 @@ class Estimator {
   Processor& processor() { return *processor_; }
   const std::string& manifest_json() const { return processor_->json(); }
   int32_t num_threads() const { return engine_->NumThreads(); }
-  const char* runtime() const { return runtime_; }  // "executorch" | "litert" | "onnxruntime"
+  const char* runtime() const { return runtime_; }                  // "executorch" | "litert" | "onnxruntime"
   const char* runtime_version() const { return runtime_version_; }  // e.g. "1.5.1", "2.3.0"
 
   Status Estimate(const FrameView& frame, const Rect* roi, Pose* pose, Timings* timings);
