@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "engine.h"
+#include "file_read.h"
 #include "litert_c_api.h"
 #include "tflite_model.h"
 
@@ -107,36 +108,8 @@ struct AlignedBytes {
 
 // The file's bytes (the model references them for its lifetime).
 Status ReadFile(const std::string& path, AlignedBytes* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status(MSDK_ERR_IO, path + ": cannot open (" + std::strerror(errno) + ")");
-  struct stat st {};
-  Status result = Status::Ok();
-  if (::fstat(fd, &st) != 0) {
-    result = Status(MSDK_ERR_IO, path + ": cannot stat (" + std::strerror(errno) + ")");
-  } else if (!S_ISREG(st.st_mode)) {
-    result = Status(MSDK_ERR_IO, path + ": not a regular file");
-  } else if (static_cast<uint64_t>(st.st_size) > (uint64_t{1} << 32)) {
-    result = Status(MSDK_ERR_INVALID_MODEL, path + ": " + std::to_string(st.st_size) + " bytes; at most 4 GiB");
-  } else if (!out->Allocate(static_cast<size_t>(st.st_size))) {
-    result = Status(MSDK_ERR_INTERNAL, path + ": out of memory reading " + std::to_string(st.st_size) + " bytes");
-  } else {
-    size_t done = 0;
-    while (done < out->size) {
-      const ssize_t got = ::read(fd, out->bytes() + done, out->size - done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) {
-        result = Status(MSDK_ERR_IO, path + ": cannot read (" + std::strerror(errno) + ")");
-        break;
-      }
-      if (got == 0) {
-        result = Status(MSDK_ERR_IO, path + ": changed while being read");
-        break;
-      }
-      done += static_cast<size_t>(got);
-    }
-  }
-  ::close(fd);
-  return result;
+  return ReadWholeFile(path, uint64_t{1} << 32, "at most 4 GiB",
+                       [out](size_t n) { return out->Allocate(n) ? out->bytes() : nullptr; });
 }
 
 // Sort key of a signature output name: its trailing decimal index (output_10 after output_2), then the name.

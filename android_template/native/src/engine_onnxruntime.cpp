@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "engine.h"
+#include "file_read.h"
 #include "onnxruntime_c_api.h"
 
 namespace msdk {
@@ -91,37 +92,12 @@ size_t ElementSize(ONNXTensorElementDataType t) {
 }
 
 Status ReadFile(const std::string& path, std::vector<uint8_t>* out) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status(MSDK_ERR_IO, path + ": cannot open (" + std::strerror(errno) + ")");
-  struct stat st {};
-  Status result = Status::Ok();
-  if (::fstat(fd, &st) != 0) {
-    result = Status(MSDK_ERR_IO, path + ": cannot stat (" + std::strerror(errno) + ")");
-  } else if (!S_ISREG(st.st_mode)) {
-    result = Status(MSDK_ERR_IO, path + ": not a regular file");
-  } else if (static_cast<uint64_t>(st.st_size) >= (uint64_t{1} << 31)) {
-    // protobuf's limit: ONNX files past 2 GiB keep their weights in external data files, which this engine
-    // (loading from memory) does not follow.
-    result = Status(MSDK_ERR_INVALID_MODEL, path + ": " + std::to_string(st.st_size) + " bytes; at most 2 GiB");
-  } else {
-    out->resize(static_cast<size_t>(st.st_size));
-    size_t done = 0;
-    while (done < out->size()) {
-      const ssize_t got = ::read(fd, out->data() + done, out->size() - done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) {
-        result = Status(MSDK_ERR_IO, path + ": cannot read (" + std::strerror(errno) + ")");
-        break;
-      }
-      if (got == 0) {
-        result = Status(MSDK_ERR_IO, path + ": changed while being read");
-        break;
-      }
-      done += static_cast<size_t>(got);
-    }
-  }
-  ::close(fd);
-  return result;
+  // protobuf's limit: ONNX files past 2 GiB keep their weights in external data files, which this engine
+  // (loading from memory) does not follow.
+  return ReadWholeFile(path, (uint64_t{1} << 31) - 1, "at most 2 GiB", [out](size_t n) {
+    out->resize(n);
+    return out->data();
+  });
 }
 
 // A graph input or output as the session reports it.
