@@ -356,27 +356,48 @@ def _native(
                 warmup=plan.warmup,
                 iterations=plan.iterations,
             )
-            runtime = (summary.get("runtime") or {}).get("name") or entry.runtime
-            r = CandidateResult(
+            r = _native_result(
                 f"{target.label}native:{entry.recipe}",
-                "native",
-                f"mobilesdk-runner (C++ core, {'LiteRT' if runtime == 'litert' else 'ExecuTorch'})",
-                threads,
-                float(summary.get("load_ms", 0.0)),
-                stages["total"],
-                samples["total"],
                 entry.recipe,
-                path.name,
-                path.stat().st_size,
+                path,
+                threads,
+                stages,
+                samples,
+                summary,
+                entry.runtime,
+                baselines,
             )
-            r.stages = stages
-            r.ratios = _ratios(stages["inference"].p50, baselines)
             r.sha256 = target.hashes.get(path)
-            r.runtime_version = (summary.get("runtime") or {}).get("version") or runtime_version(
-                entry.runtime
-            )
             out.append(r)
     return out
+
+
+_ENGINE_NAMES = {"executorch": "ExecuTorch", "litert": "LiteRT", "onnxruntime": "ONNX Runtime"}
+
+
+def _native_result(
+    name: str, recipe: str, path: Path, threads: int, stages, samples, summary: dict, runtime: str, baselines
+) -> CandidateResult:
+    """One ``native:`` row from a runner run: total as the candidate's figure, every stage kept, ratios on
+    inference, the runtime and its version as the runner reports them (else the expected ones)."""
+    reported = summary.get("runtime") or {}
+    runtime = reported.get("name") or runtime
+    r = CandidateResult(
+        name,
+        "native",
+        f"mobilesdk-runner (C++ core, {_ENGINE_NAMES.get(runtime, runtime)})",
+        threads,
+        float(summary.get("load_ms", 0.0)),
+        stages["total"],
+        samples["total"],
+        recipe,
+        path.name,
+        path.stat().st_size,
+    )
+    r.stages = stages
+    r.ratios = _ratios(stages["inference"].p50, baselines)
+    r.runtime_version = reported.get("version") or runtime_version(runtime)
+    return r
 
 
 def _native_onnx(
@@ -395,21 +416,17 @@ def _native_onnx(
         warmup=plan.warmup,
         iterations=plan.iterations,
     )
-    r = CandidateResult(
+    r = _native_result(
         "native:onnxruntime",
-        "native",
-        "mobilesdk-runner (C++ core, ONNX Runtime)",
-        threads,
-        float(summary.get("load_ms", 0.0)),
-        stages["total"],
-        samples["total"],
         cand.ONNX_RECIPE,
-        onnx_path.name,
-        onnx_path.stat().st_size,
+        onnx_path,
+        threads,
+        stages,
+        samples,
+        summary,
+        "onnxruntime",
+        _baselines(phase),
     )
-    r.stages = stages
-    r.ratios = _ratios(stages["inference"].p50, _baselines(phase))
-    r.runtime_version = (summary.get("runtime") or {}).get("version") or runtime_version("onnxruntime")
     return [r]
 
 
