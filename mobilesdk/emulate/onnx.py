@@ -5,6 +5,7 @@ engine in the same runner process as the artifacts, on the same frame."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,10 +51,12 @@ def onnx_rows(
             continue
         seen.add(build_dir)
         out = Path(workdir) / f"{i}-{build_dir.name}.onnx"
-        if progress is not None:
-            with progress.phase(f"Exporting {build_dir.name} to ONNX (the host bench's export)"):
-                export_onnx_with_manifest(build_dir, out, card_path=card_path, checkpoint=checkpoint)
-        else:
+        phase = (
+            progress.phase(f"Exporting {build_dir.name} to ONNX (the host bench's export)")
+            if progress is not None
+            else contextlib.nullcontext()
+        )
+        with phase:
             export_onnx_with_manifest(build_dir, out, card_path=card_path, checkpoint=checkpoint)
         rows.append((f"{label}{ONNX_RECIPE}", "onnxruntime", out))
     return rows
