@@ -383,13 +383,13 @@ class DilatedSplitDepthwiseConv2d(nn.Module):
         return f"kernel_size={self.kernel_size}, pieces={self.windows}, dilations={self.dilations}"
 
 
-FORMS = ("auto", "dilated", "windows")
+FORMS = ("windows", "dilated")
 
 
-def choose_split(conv: nn.Conv2d, precision: str = "fp32", form: str = "auto") -> tuple[str, Split]:
-    """("dilated" | "windows", the split) for a large depthwise ``conv``.
+def choose_split(conv: nn.Conv2d, precision: str = "fp32", form: str = "windows") -> Split:
+    """The ``form`` split of a large depthwise ``conv``.
 
-    ``auto`` is the window form (:func:`plan_split`). The dilated form (:func:`plan_dilated`) reads no copied
+    ``windows`` (the default everywhere) is :func:`plan_split`'s. The dilated form (:func:`plan_dilated`) reads no copied
     windows, but its symmetric pieces fill XNNPACK's tiles worse (7x7: 5x5 + 2x7 + 5x2 run three 25-tap
     kernels, 75 tap-equivalents, against 25 + 4 + 25 = 54 for 3x7 + 4x1 + 4x6), and that costs more than
     the copies it saves. Measured on movepose-xs (14 stride-1 7x7 layers), dilated against window form:
@@ -401,15 +401,14 @@ def choose_split(conv: nn.Conv2d, precision: str = "fp32", form: str = "auto") -
     if form not in FORMS:
         raise ExportError(f"unknown depthwise split form {form!r} ({', '.join(FORMS)})")
     kernel = tuple(conv.kernel_size)
-    windows = plan_split(kernel, precision)
-    if form in ("windows", "auto"):
-        return "windows", windows
+    if form == "windows":
+        return plan_split(kernel, precision)
     dilated = plan_dilated(kernel, resolve_padding(conv), tuple(conv.stride), tuple(conv.dilation))
     if dilated is None:
         raise ExportError(
             f"no dilated split for {conv} (it needs stride 1 and the same zero padding on both sides)"
         )
-    return "dilated", dilated
+    return dilated
 
 
 def build_split_conv(
@@ -422,7 +421,7 @@ def build_split_conv(
         raise ExportError(f"not a large zero-padded depthwise Conv2d: {conv}")
     kernel = tuple(conv.kernel_size)
     if pieces is None:
-        form, split = choose_split(conv, precision, form)
+        split = choose_split(conv, precision, form)
     else:
         split = Split(tuple(pieces), split_cost(pieces, precision))
         form = "dilated" if any(p.row_step > 1 or p.col_step > 1 for p in pieces) else form
@@ -432,11 +431,12 @@ def build_split_conv(
     return SplitDepthwiseConv2d(conv, split)
 
 
-def rewrite_large_depthwise(module: nn.Module, precision: str = "fp32") -> list[dict]:
+def rewrite_large_depthwise(module: nn.Module, precision: str = "fp32", form: str = "windows") -> list[dict]:
     """Replace every large depthwise Conv2d of ``module`` in place (same dotted path); returns what was done.
 
     Each record: ``{"module": dotted name, "kernel": [kh, kw], "stride": [sh, sw], "dilation": [dh, dw],
-    "pieces": [[rows, cols], ...]}``. ``precision`` ("fp32" | "int8") picks the tile set of the cost model.
+    "form": form, "pieces": [[rows, cols], ...]}``, plus ``"piece_dilations"`` for the dilated form.
+    ``precision`` ("fp32" | "int8") picks the tile set of the cost model; ``form`` as in :func:`choose_split`.
     """
     if precision not in TILES:
         raise ExportError(f"unknown precision {precision!r} for the depthwise split (fp32, int8)")
@@ -447,17 +447,17 @@ def rewrite_large_depthwise(module: nn.Module, precision: str = "fp32") -> list[
         parent_name, _, attr = name.rpartition(".")
         parent = module.get_submodule(parent_name) if parent_name else module
         conv, folded = _fold_next_batchnorm(parent, attr, child)
-        split_conv = build_split_conv(conv, precision, form="auto")
+        split_conv = build_split_conv(conv, precision, form=form)
         setattr(parent, attr, split_conv)
         record = {
             "module": name,
             "kernel": list(child.kernel_size),
             "stride": list(child.stride),
             "dilation": list(child.dilation),
-            "form": "dilated" if isinstance(split_conv, DilatedSplitDepthwiseConv2d) else "windows",
+            "form": form,
             "pieces": [list(w) for w in split_conv.windows],
         }
-        if isinstance(split_conv, DilatedSplitDepthwiseConv2d):
+        if form == "dilated":
             record["piece_dilations"] = [list(d) for d in split_conv.dilations]
         if folded:
             record["folded_batchnorm"] = f"{parent_name}.{folded}" if parent_name else folded

@@ -95,7 +95,7 @@ def test_dilated_form_equals_the_conv_in_float64(case):
 
 def test_dilated_form_applies_where_it_is_exact():
     def form(*args, **kwargs):
-        return choose_split(_conv(4, 1, *args, **kwargs), form="dilated")[1]
+        return choose_split(_conv(4, 1, *args, **kwargs), form="dilated")
 
     assert [(p.rows, p.cols, p.row_step, p.col_step) for p in form(7, 1, 3, 1, True).pieces] == [
         (5, 5, 1, 1),  # centre
@@ -103,7 +103,21 @@ def test_dilated_form_applies_where_it_is_exact():
         (5, 2, 1, 6),  # columns 0 and 6 of rows 1-5: dilation (1, 6)
     ]
     assert len(form(7, 1, 6, 2, True).pieces) == 3  # dilated 'same'
-    assert choose_split(_conv(4, 1, 7, 1, 3, 1, True))[0] == "windows"  # the default (see choose_split)
+    default = choose_split(_conv(4, 1, 7, 1, 3, 1, True))  # the window form (see choose_split)
+    assert [(p.rows, p.cols, p.row_step, p.col_step) for p in default.pieces] == [
+        (3, 7, 1, 1),
+        (4, 1, 1, 1),
+        (4, 6, 1, 1),
+    ]
+    model = nn.Sequential(nn.Conv2d(4, 4, 7, padding=3, groups=4)).eval()
+    x = torch.randn(1, 4, 13, 17)
+    with torch.no_grad():
+        want = model(x)
+    (record,) = rewrite_large_depthwise(model, form="dilated")
+    assert record["form"] == "dilated" and record["pieces"] == [[5, 5], [2, 7], [5, 2]]
+    assert record["piece_dilations"] == [[1, 1], [6, 1], [1, 6]]
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), want, rtol=1e-5, atol=1e-5)
     for bad in ((7, 2, 3, 1, True), (7, 1, "valid", 1, True), (6, 1, "same", 1, True)):
         # stride 2 (LiteRT would pad each piece); padding < 'same' (negative piece padding); even 'same'
         with pytest.raises(ExportError, match="no dilated split"):
