@@ -11,14 +11,13 @@ import io.mobilesdk.pose.internal.NativeProcessor
 import io.mobilesdk.pose.internal.directBuffer
 import io.mobilesdk.pose.testing.Compare
 import io.mobilesdk.pose.testing.ModelFixture
+import io.mobilesdk.pose.testing.PreprocessCase
 import io.mobilesdk.pose.testing.Pixels
 import io.mobilesdk.pose.testing.TestImage
 import io.mobilesdk.pose.testing.TestInputs
 import io.mobilesdk.pose.testing.TestManifests
 import io.mobilesdk.pose.testing.VectorFrame
-import io.mobilesdk.pose.testing.Vectors
 import java.nio.ByteBuffer
-import org.json.JSONObject
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
@@ -34,23 +33,7 @@ import org.robolectric.annotation.GraphicsMode
 @RunWith(RobolectricTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class CameraInputsTest {
-    private class Case(v: Vectors, doc: JSONObject) {
-        val name: String = doc.getString("name")
-        val input: JSONObject = doc.getJSONObject("input")
-        val spec = InputSpec.fromJson(input)
-        val frame = VectorFrame(v, doc.getJSONObject("frame"))
-        val rotation = doc.getInt("rotation")
-        val roi: FloatArray? = if (doc.isNull("roi")) null else doc.getJSONArray("roi").let { a -> FloatArray(4) { a.getDouble(it).toFloat() } }
-        val dtype: String = input.getString("dtype")
-        val expected: Any = doc.getJSONObject("expected").let { if (dtype == "uint8") v.uint8(it) else v.float32(it) }
-        val tolerance = if (dtype == "uint8") 1.0 else 1e-4
-        val isYuv get() = !frame.isPacked
-    }
-
-    private fun cases(): List<Case> {
-        val v = Vectors.load()
-        return v.cases("preprocess").map { Case(v, it) }.also { assertTrue(it.size >= 60) }
-    }
+    private fun cases(): List<PreprocessCase> = PreprocessCase.load()
 
     /** Y (w x h), U, V (w/2 x h/2) samples of a YUV vector frame, row-major. */
     private fun yuvSamples(f: VectorFrame): Triple<ByteArray, ByteArray, ByteArray> {
@@ -78,7 +61,7 @@ class CameraInputsTest {
      * (pixel stride 1, even crop) and NV12 (pixel stride 2, an odd crop rect that widens to the frame), RGBA
      * with row padding and an odd crop offset.
      */
-    private fun images(c: Case): List<Pair<String, TestImage>> {
+    private fun images(c: PreprocessCase): List<Pair<String, TestImage>> {
         val f = c.frame
         val w = f.width
         val h = f.height

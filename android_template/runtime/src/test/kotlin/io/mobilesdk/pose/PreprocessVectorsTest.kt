@@ -7,11 +7,10 @@ import io.mobilesdk.pose.internal.NativeCore
 import io.mobilesdk.pose.internal.directBuffer
 import io.mobilesdk.pose.testing.Compare
 import io.mobilesdk.pose.testing.ModelFixture
+import io.mobilesdk.pose.testing.PreprocessCase
 import io.mobilesdk.pose.testing.TestInputs
 import io.mobilesdk.pose.testing.TestManifests
 import io.mobilesdk.pose.testing.VectorFrame
-import io.mobilesdk.pose.testing.Vectors
-import org.json.JSONObject
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
@@ -23,26 +22,9 @@ import org.robolectric.annotation.GraphicsMode
 @RunWith(RobolectricTestRunner::class)
 @GraphicsMode(GraphicsMode.Mode.NATIVE)
 class PreprocessVectorsTest {
-    private class Case(v: Vectors, val doc: JSONObject) {
-        val name: String = doc.getString("name")
-        val input: JSONObject = doc.getJSONObject("input")
-        val spec = InputSpec.fromJson(input)
-        val frame = VectorFrame(v, doc.getJSONObject("frame"))
-        val rotation = doc.getInt("rotation")
-        val roi: FloatArray? = if (doc.isNull("roi")) null else doc.getJSONArray("roi").let { a -> FloatArray(4) { a.getDouble(it).toFloat() } }
-        val dtype: String = input.getString("dtype")
-        val expectedRef: JSONObject = doc.getJSONObject("expected")
-        val expected: Any = if (dtype == "uint8") v.uint8(expectedRef) else v.float32(expectedRef)
-        val affine = doc.getJSONArray("affine").let { a -> DoubleArray(6) { a.getDouble(it) } }
-        val tolerance = if (dtype == "uint8") 1.0 else 1e-4
-    }
+    private fun cases(): List<PreprocessCase> = PreprocessCase.load()
 
-    private fun cases(): List<Case> {
-        val v = Vectors.load()
-        return v.cases("preprocess").map { Case(v, it) }.also { assertTrue("no preprocess vectors", it.size >= 60) }
-    }
-
-    private fun checkAffine(c: Case, got: FloatArray, who: String) {
+    private fun checkAffine(c: PreprocessCase, got: FloatArray, who: String) {
         for (i in 0 until 6) {
             val tol = 1e-6 * maxOf(1.0, Math.abs(c.affine[i]))
             assertEquals("$who ${c.name}: affine[$i]", c.affine[i], got[i].toDouble(), tol)
